@@ -24,8 +24,8 @@ enum history_pollutant {
 struct history_pass {
     uint64_t seq;
     int64_t time_ms;
-    uint32_t exceeded;     /* pollutant bits over the limit; 0 = judged clean */
-    char checkpoint[64];   /* where it was seen (other checkpoints come with platform sync) */
+    uint32_t exceeded;   /* pollutant bits over the limit; 0 = judged clean */
+    char checkpoint[64]; /* where it was seen (other checkpoints come with platform sync) */
 };
 
 struct history {
@@ -33,8 +33,8 @@ struct history {
      * at most HISTORY_MAX of them. */
     size_t n;
     struct history_pass pass[HISTORY_MAX];
-    uint32_t findings;     /* over-standard passes in the window (all of them, not only n) */
-    bool stale;            /* some sources could not be consulted (set by platform sync) */
+    uint32_t findings; /* over-standard passes in the window (all of them, not only n) */
+    bool stale;        /* some sources could not be consulted (set by platform sync) */
 };
 
 const char *history_pollutant_name(uint32_t bit); /* "opacity", "NO", ... */

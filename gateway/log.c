@@ -14,7 +14,7 @@ void log_init(struct log *lg, int max_priority)
 
 static const char *level_word(int priority)
 {
-    static const char *const words[] = {"emerg", "alert", "crit", "error",
+    static const char *const words[] = {"emerg",   "alert",  "crit", "error",
                                         "warning", "notice", "info", "debug"};
     return priority >= 0 && priority <= 7 ? words[priority] : "info";
 }
@@ -34,8 +34,8 @@ void log_msg(const struct log *lg, int priority, const char *fmt, ...)
         clock_gettime(CLOCK_REALTIME, &ts);
         localtime_r(&ts.tv_sec, &tm);
         off = (int)strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
-        off += snprintf(line + off, sizeof line - (size_t)off, ".%03ld %s: ",
-                        ts.tv_nsec / 1000000, level_word(priority));
+        off += snprintf(line + off, sizeof line - (size_t)off, ".%03ld %s: ", ts.tv_nsec / 1000000,
+                        level_word(priority));
     }
     va_list ap;
     va_start(ap, fmt);

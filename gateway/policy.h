@@ -58,7 +58,7 @@ struct policy_window {
 struct policy_limits {
     double diesel_opacity_pct;
     double diesel_no_ppm;
-    double ringelmann_grade;   /* any fuel: over this grade is black smoke */
+    double ringelmann_grade; /* any fuel: over this grade is black smoke */
     double gasoline_co_pct;
     double gasoline_hc_ppm;
     double gasoline_no_ppm;
@@ -72,26 +72,30 @@ struct policy_config {
     int window_months;              /* natural months, default 6 */
     int heavy_weight_kg;            /* over this = heavy, default 3500 */
 
-    uint32_t out_of_area_first;     /* action sets, defaults WARN / TURN_BACK|PENALTY */
+    uint32_t out_of_area_first; /* action sets, defaults WARN / TURN_BACK|PENALTY */
     uint32_t out_of_area_second;
-    uint32_t local_first;           /* defaults NOTICE / PENALTY */
+    uint32_t local_first; /* defaults NOTICE / PENALTY */
     uint32_t local_second;
 
     size_t n_local_prefixes;
     char local_prefixes[POLICY_PREFIXES_MAX][16];
 
-    bool restricted_zone;           /* this checkpoint guards the restricted zone */
-    int restricted_max_stage;       /* diesel trucks at or below: turned back, default 3 */
+    bool restricted_zone;                  /* this checkpoint guards the restricted zone */
+    int restricted_max_stage;              /* diesel trucks at or below: turned back, default 3 */
     enum alert_level alert_restrict_level; /* from this level on ..., default ORANGE */
-    int alert_min_stage;            /* ... diesel trucks below this stage are turned back, default 5 */
+    int alert_min_stage;         /* ... diesel trucks below this stage are turned back, default 5 */
+    bool restricted_trucks_only; /* zone stage rule for diesel trucks only; default false =
+                                  * all diesel vehicles (seed 000 line 514 "柴油车辆") */
+    bool restricted_over_standard_turn_back; /* zone checkpoint: over-standard vehicles are
+                                              * turned back (seed 001 line 247), default true */
 
     struct policy_window speed_kmh, accel_ms2, vsp_kw_t;
 
     /* Unknown vehicles: what the plate colour lets us assume (said in the verdict). */
-    bool yellow_plate_heavy;        /* default true */
-    enum vehicle_fuel yellow_plate_fuel;  /* default diesel */
+    bool yellow_plate_heavy;               /* default true */
+    enum vehicle_fuel yellow_plate_fuel;   /* default diesel */
     enum vehicle_class yellow_plate_class; /* default truck */
-    enum vehicle_fuel blue_plate_fuel;    /* default unknown: only black smoke judged */
+    enum vehicle_fuel blue_plate_fuel;     /* default unknown: only black smoke judged */
 };
 
 void policy_config_defaults(struct policy_config *cfg);
@@ -107,11 +111,16 @@ int policy_config_set(struct policy_config *cfg, const char *section, const char
 /* Hex SHA-256 over the effective settings: a verdict names the policy it used. */
 void policy_config_digest(const struct policy_config *cfg, char hex[65]);
 
+/* The canonical text the digest is computed over ("section.key=value" lines, fixed order),
+ * for `config show` and for auditors re-computing a digest. Returns the length it needs
+ * (as snprintf); the text is complete when that is below len. */
+size_t policy_config_format(const struct policy_config *cfg, char *buf, size_t len);
+
 #define POLICY_ASSUMPTIONS_MAX 4
 
 struct policy_vehicle {
     struct plate_info plate;
-    int plate_colour;               /* enum rsu_plate_colour */
+    int plate_colour; /* enum rsu_plate_colour */
     bool local;
     bool in_registry;
     enum vehicle_fuel fuel;
@@ -144,10 +153,10 @@ struct policy_rule_hit {
 
 struct policy_verdict {
     enum policy_result result;
-    uint32_t actions;       /* POLICY_ACT bits */
-    uint32_t agencies;      /* POLICY_AGENCY bits */
+    uint32_t actions;  /* POLICY_ACT bits */
+    uint32_t agencies; /* POLICY_AGENCY bits */
     uint32_t finding_number;
-    uint32_t exceeded;      /* pollutant bits (history.h) */
+    uint32_t exceeded; /* pollutant bits (history.h) */
     int limit_set;
     int64_t window_start_ms;
     enum alert_level alert;
@@ -173,7 +182,7 @@ int64_t policy_window_start(int64_t now_ms, int months);
 
 const char *policy_result_name(enum policy_result r);
 const char *policy_action_name(enum policy_action a);
-int policy_action_parse(const char *s);      /* one name, or -1 */
+int policy_action_parse(const char *s); /* one name, or -1 */
 /* "warn", "turn_back+penalty", "none" -> bitmask, or -1 */
 int policy_actions_parse(const char *s, uint32_t *out);
 /* Writes "TURN_BACK+PENALTY" (or "NONE"). */

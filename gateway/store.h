@@ -13,6 +13,27 @@
  * Durability contract (docs/architecture.md): store_append() outside a
  * transaction, or store_commit(), returns 0 only when the record is in the
  * WAL and fsync'd (synchronous=FULL). Nothing is acknowledged before that.
+ * A failed append or commit leaves the database as it was before it (a
+ * record is stored whole or not at all); only when the failure was in the
+ * final fsync and the process or machine dies before the next write may the
+ * unacknowledged record still turn up after a restart, complete and chained.
+ * Either way store_next_seq() says what the database holds.
+ *
+ * What the chain proves, and what it does not: editing, deleting, inserting
+ * or reordering records anywhere before the newest one is detected by
+ * store_verify(). The newest record's (seq, hash) is also kept in a one-row
+ * table (chain), updated in the same transaction as each append (one more
+ * page in the WAL per commit, no extra fsync), so removing records from the
+ * end with SQL is detected too, and STORE_WRITER refuses to open a store
+ * whose records end before its chain head (appending would reuse their seq
+ * numbers). Someone who rewrites the file consistently (records, hashes and
+ * chain head, or restores an older copy) is only caught against a head kept
+ * elsewhere: the platform's copy of the records, or a (seq, hash) from
+ * store_head_hash() logged or sent off the box.
+ *
+ * Schema (PRAGMA user_version, migrations in store_schema.c): records,
+ * chain, settings, vehicles; append-only triggers on records and chain stop
+ * accidents, not attackers (store_verify() does not rely on them).
  */
 #ifndef STORE_H
 #define STORE_H
@@ -41,8 +62,15 @@ enum store_rc {
     STORE_EINVAL = -5,   /* bad argument (e.g. payload seq is not the next one) */
 };
 
-/* Open (creating and migrating when allowed). *out is NULL on failure and err says why. */
+/* Open (creating and migrating when allowed). *out is NULL on failure and err says why.
+ * STORE_READ never creates or migrates; a schema newer than this build knows is refused
+ * in every mode; a file that is not an rsgw store is STORE_ECORRUPT. STORE_WRITER fails
+ * with STORE_EBUSY while another writer holds <path>.lock. */
 int store_open(const char *path, enum store_mode mode, store **out, char *err, size_t errlen);
+/* The same through a registered SQLite VFS (NULL = the default); for fault-injection tests. */
+int store_open_vfs(const char *path, enum store_mode mode, const char *vfs, store **out, char *err,
+                   size_t errlen);
+/* Closing with a group commit open discards the group. */
 void store_close(store *s);
 const char *store_errmsg(const store *s);
 struct sqlite3 *store_db(store *s); /* for registry.c; not for general use */
@@ -54,18 +82,24 @@ int store_schema_version(store *s);
 uint64_t store_next_seq(const store *s);
 void store_head_hash(const store *s, uint8_t hash[32]);
 
-/* Group commit: several appends, one fsync. */
+/* Group commit: several appends, one fsync. If an append (after its arguments were
+ * checked) or the commit fails, the whole group is rolled back and ended: none of its
+ * records is stored, and the caller starts again from store_next_seq(). */
 int store_begin(store *s);
 int store_commit(store *s);
 void store_rollback(store *s); /* also resets next seq and head hash */
 
 /* Append one serialised rsgw.v1.Record whose seq is store_next_seq().
- * hash_out (may be NULL) receives the record's chain hash. */
+ * hash_out (may be NULL) receives the record's chain hash. A payload that does not
+ * decode, carries another seq or is larger than STORE_PAYLOAD_MAX is STORE_EINVAL and
+ * changes nothing (an open group stays open). */
+#define STORE_PAYLOAD_MAX (1 << 20)
 int store_append(store *s, const uint8_t *payload, size_t len, uint8_t hash_out[32]);
 
 /* ---- queries ---- */
 
-/* Valid judged passes of plate with time_ms >= since_ms, newest first. */
+/* Valid judged passes of plate with time_ms >= since_ms, newest first. plate is compared
+ * as stored (the record's vehicle.plate, else measurement.plate): pass it normalised. */
 int store_history(store *s, const char *plate, int64_t since_ms, struct history *out);
 
 /* Last stored pass of a device, for exactly-once reading across restarts. */
@@ -73,10 +107,10 @@ int store_device_cursor(store *s, const char *device_id, bool *found, uint32_t *
                         uint8_t fingerprint[32]);
 
 struct store_query {
-    uint64_t from_seq;    /* 0 = from the start (or the end when newest_first) */
-    size_t limit;         /* 0 = no limit */
+    uint64_t from_seq; /* 0 = from the start (or the end when newest_first) */
+    size_t limit;      /* 0 = no limit */
     bool newest_first;
-    const char *plate;    /* NULL = any */
+    const char *plate; /* NULL = any */
 };
 /* Calls fn for each record; fn returning non-zero stops the walk (and is returned). */
 typedef int (*store_record_fn)(void *ud, uint64_t seq, const uint8_t hash[32],
@@ -94,10 +128,16 @@ int store_get_stats(store *s, struct store_stats *out);
 
 struct store_verify_result {
     bool ok;
-    uint64_t checked;        /* records whose hash was recomputed */
-    uint64_t first_bad_seq;  /* 0 when ok */
-    char reason[256];        /* e.g. "record 42: hash mismatch (payload or hash edited)" */
+    uint64_t checked;       /* records whose hash was recomputed */
+    uint64_t first_bad_seq; /* 0 when ok */
+    char reason[256];       /* e.g. "record 42: hash mismatch (payload or hash edited)" */
 };
+/* Walks every record in seq order in one read snapshot and stops at the first broken one:
+ * a missing seq, a payload that does not decode or carries another seq, a hash that does
+ * not follow from the previous one, a column that disagrees with its payload, or a chain
+ * head that is not the newest record. Returns 0 when the walk ran (out->ok says whether
+ * the chain holds), <0 when it could not read the store. progress (may be NULL) is called
+ * every 10000 records and at the end, total being the newest seq. */
 typedef void (*store_progress_fn)(void *ud, uint64_t done, uint64_t total);
 int store_verify(store *s, struct store_verify_result *out, store_progress_fn progress, void *ud);
 

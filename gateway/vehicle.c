@@ -4,7 +4,8 @@
 #include <stddef.h>
 #include <strings.h>
 
-static const char *const fuel_names[] = {"unknown", "diesel", "gasoline", "gas", "electric", "hybrid"};
+static const char *const fuel_names[] = {"unknown", "diesel",   "gasoline",
+                                         "gas",     "electric", "hybrid"};
 static const char *const class_names[] = {"unknown", "car", "bus", "truck", "other"};
 static const char *const exemption_names[] = {"none", "livelihood", "emergency", "enforcement"};
 

@@ -33,13 +33,13 @@ enum vehicle_exemption {
 struct registry_vehicle {
     char plate[48];
     enum vehicle_fuel fuel;
-    int emission_stage;       /* China 1..6, 0 unknown */
-    int gross_weight_kg;      /* 0 unknown */
+    int emission_stage;  /* China 1..6, 0 unknown */
+    int gross_weight_kg; /* 0 unknown */
     enum vehicle_class vclass;
     char vin[24];
     enum vehicle_exemption exemption;
     int64_t updated_ms;
-    char source[32];          /* "csv", "cli", later "platform" */
+    char source[32]; /* "csv", "cli", later "platform" */
 };
 
 /* Names are the lower-case words used in CSV files, the CLI and JSON:

@@ -28,13 +28,13 @@ enum rsu_transport { RSU_TRANSPORT_TCP, RSU_TRANSPORT_RTU };
 
 struct rsu_link_config {
     enum rsu_transport transport;
-    char host[128];      /* TCP */
-    int port;            /* TCP, default 502 */
-    char device[128];    /* RTU: /dev/ttyUSB0 */
-    int baud;            /* RTU, default 9600 */
-    char parity;         /* 'N', 'E', 'O' */
-    int data_bits;       /* 8 */
-    int stop_bits;       /* 1 */
+    char host[128];          /* TCP */
+    int port;                /* TCP, default 502 */
+    char device[128];        /* RTU: /dev/ttyUSB0 */
+    int baud;                /* RTU, default 9600 */
+    char parity;             /* 'N', 'E', 'O' */
+    int data_bits;           /* 8 */
+    int stop_bits;           /* 1 */
     int response_timeout_ms; /* whole reply, default 1000 */
     int byte_timeout_ms;     /* gap between bytes, default 100 (RTU) */
 };
@@ -52,17 +52,17 @@ enum rsu_rc {
 typedef struct rsu_link rsu_link;
 
 struct rsu_cursor {
-    bool valid;            /* false: nothing stored yet for this device */
-    uint32_t seq;          /* last stored pass */
+    bool valid;   /* false: nothing stored yet for this device */
+    uint32_t seq; /* last stored pass */
     uint8_t fingerprint[32];
-    bool acked;            /* the ack for seq was written successfully */
+    bool acked; /* the ack for seq was written successfully */
 };
 
 struct rsu_device {
-    int unit_id;                    /* Modbus slave / unit id */
+    int unit_id; /* Modbus slave / unit id */
     const struct rsu_profile *profile;
-    struct rsu_cursor cursor;       /* owned by the caller, updated by rsu_* */
-    bool recheck;                   /* compare fingerprints on the next poll */
+    struct rsu_cursor cursor; /* owned by the caller, updated by rsu_* */
+    bool recheck;             /* compare fingerprints on the next poll */
 };
 
 struct rsu_link_stats {

@@ -43,7 +43,7 @@ enum rsu_plate_colour {
     RSU_COLOUR_OTHER = 7,
 };
 
-#define RSU_PLATE_MAX     48  /* UTF-8 bytes incl. NUL; a plate is at most 8 characters */
+#define RSU_PLATE_MAX     48 /* UTF-8 bytes incl. NUL; a plate is at most 8 characters */
 #define RSU_IMAGE_REF_MAX 128
 #define RSU_IMAGE_REFS    2   /* far and near plate images */
 #define RSU_RAW_MAX       512 /* bytes of raw register data kept as evidence */
@@ -51,16 +51,16 @@ enum rsu_plate_colour {
 #define RSU_ISSUE_LEN     96
 
 struct rsu_measurement {
-    uint32_t seq;       /* the device's sequence register for this pass */
+    uint32_t seq;         /* the device's sequence register for this pass */
     int64_t read_time_ms; /* gateway clock, Unix ms */
     bool has_device_time;
     int64_t device_time_ms;
 
-    char plate[RSU_PLATE_MAX]; /* UTF-8, empty when unreadable */
+    char plate[RSU_PLATE_MAX];  /* UTF-8, empty when unreadable */
     uint32_t plate_colour_code; /* as the device sent it */
     enum rsu_plate_colour plate_colour;
 
-    uint32_t present;            /* bit (1u << field) set when value[field] is valid */
+    uint32_t present; /* bit (1u << field) set when value[field] is valid */
     double value[RSU_F_COUNT];
 
     size_t n_image_refs;
@@ -72,8 +72,8 @@ struct rsu_measurement {
     char issues[RSU_ISSUES_MAX][RSU_ISSUE_LEN];
 
     size_t raw_len;
-    uint8_t raw[RSU_RAW_MAX];   /* register blocks as read, big-endian words */
-    uint8_t fingerprint[32];    /* SHA-256 of raw */
+    uint8_t raw[RSU_RAW_MAX]; /* register blocks as read, big-endian words */
+    uint8_t fingerprint[32];  /* SHA-256 of raw */
 };
 
 static inline bool rsu_has(const struct rsu_measurement *m, enum rsu_field f)
@@ -86,6 +86,8 @@ const char *rsu_field_name(enum rsu_field f);
 const char *rsu_field_unit(enum rsu_field f);
 /* Field by name, or -1. */
 int rsu_field_by_name(const char *name);
+/* Physically plausible range; a decoded value outside it is reported as an issue. */
+void rsu_field_range(enum rsu_field f, double *min, double *max);
 
 const char *rsu_colour_name(enum rsu_plate_colour c);
 /* Colour by name ("blue", "yellow", "yellow_green", ...), or -1. */

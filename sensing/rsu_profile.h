@@ -45,13 +45,13 @@ struct rsu_reg {
     uint16_t address;
     enum rsu_type type;
     enum rsu_word_order words;
-    uint16_t length;    /* registers, strings only */
+    uint16_t length; /* registers, strings only */
     enum rsu_encoding encoding;
-    double scale;       /* value = raw * scale + offset */
+    double scale; /* value = raw * scale + offset */
     double offset;
-    int has_invalid;    /* raw value the device uses for "not available" */
+    int has_invalid; /* raw value the device uses for "not available" */
     uint32_t invalid_raw;
-    int line;           /* profile line, for error messages */
+    int line; /* profile line, for error messages */
 };
 
 #define RSU_COLOUR_MAP_MAX 16

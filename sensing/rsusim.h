@@ -19,14 +19,14 @@ typedef struct rsusim rsusim;
 
 struct rsusim_config {
     enum rsu_transport transport;
-    char host[128];    /* TCP listen address, default 127.0.0.1 */
-    int port;          /* TCP; 0 = pick a free port (see rsusim_port) */
-    char device[128];  /* RTU: serial device or pty path */
+    char host[128];   /* TCP listen address, default 127.0.0.1 */
+    int port;         /* TCP; 0 = pick a free port (see rsusim_port) */
+    char device[128]; /* RTU: serial device or pty path */
     int baud;
     char parity;
     int data_bits;
     int stop_bits;
-    int unit_id;       /* default 1 */
+    int unit_id; /* default 1 */
     const struct rsu_profile *profile;
     uint32_t first_seq; /* sequence number of the first pass, default 1 */
 };
@@ -51,11 +51,11 @@ enum rsusim_fault {
  */
 struct rsusim_step {
     enum { RSUSIM_STEP_PASS, RSUSIM_STEP_WAIT, RSUSIM_STEP_FAULT, RSUSIM_STEP_RESTART } kind;
-    struct rsu_measurement pass;   /* PASS */
-    int wait_ms;                   /* WAIT */
-    enum rsusim_fault fault;       /* FAULT */
-    int fault_ms;                  /* SLOW: delay */
-    int duration_ms;               /* FAULT: how long; 0 = until changed */
+    struct rsu_measurement pass; /* PASS */
+    int wait_ms;                 /* WAIT */
+    enum rsusim_fault fault;     /* FAULT */
+    int fault_ms;                /* SLOW: delay */
+    int duration_ms;             /* FAULT: how long; 0 = until changed */
     int line;
 };
 
@@ -75,19 +75,29 @@ rsusim *rsusim_start(const struct rsusim_config *cfg, char *err, size_t errlen);
 void rsusim_stop(rsusim *sim);
 int rsusim_port(const rsusim *sim); /* the TCP port actually bound */
 
-/* Queue a pass (thread-safe). The simulator numbers it. Returns its sequence. */
+/* Passes the simulator holds unacknowledged; rsusim_push refuses more. */
+#define RSUSIM_QUEUE_MAX 100000 /* ~140 MB at most, allocated as the queue grows */
+
+/* Queue a pass (thread-safe). The simulator numbers it. Returns its sequence,
+ * or 0 when the queue is full or the pass does not fit the profile (see rsusim_errmsg). */
 uint32_t rsusim_push(rsusim *sim, const struct rsu_measurement *pass);
+/* Why the last rsusim_push failed; valid until the next push. */
+const char *rsusim_errmsg(const rsusim *sim);
 void rsusim_set_fault(rsusim *sim, enum rsusim_fault fault, int fault_ms);
+/* The same for duration_ms only (0 = until changed); the fault then reverts to none. */
+void rsusim_set_fault_for(rsusim *sim, enum rsusim_fault fault, int fault_ms, int duration_ms);
 /* Drop the queue and restart numbering at first_seq, as a power cycle would. */
 void rsusim_restart(rsusim *sim);
 
-/* Run a scenario's steps in order, in the calling thread (blocking). */
+/* Run a scenario's steps in order, in the calling thread (blocking). Returns 0
+ * when all steps ran, 1 when *stop became non-zero, -1 when a pass was refused
+ * (rsusim_errmsg names the scenario line). */
 int rsusim_play(rsusim *sim, const struct rsusim_scenario *s, volatile const int *stop);
 
 struct rsusim_stats {
-    uint32_t pushed;      /* passes queued so far */
-    uint32_t acked;       /* passes acknowledged by the gateway */
-    uint32_t pending;     /* queued, not yet acknowledged */
+    uint32_t pushed;  /* passes queued so far */
+    uint32_t acked;   /* passes acknowledged by the gateway */
+    uint32_t pending; /* queued, not yet acknowledged */
     uint32_t last_acked_seq;
     uint64_t requests;
 };

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+#include "record.h"
+
+#include <string.h>
+
+/* The C enums mirror the schema's numbering; the record is the contract. */
+_Static_assert((int)RESULT_OVER_STANDARD == (int)RSGW__V1__RESULT__RESULT_OVER_STANDARD, "result");
+_Static_assert((int)ACTION_PENALTY == (int)RSGW__V1__ACTION__ACTION_PENALTY, "action");
+_Static_assert((int)AGENCY_TRAFFIC_POLICE == (int)RSGW__V1__AGENCY__AGENCY_TRAFFIC_POLICE,
+               "agency");
+_Static_assert((int)ALERT_RED == (int)RSGW__V1__ALERT_LEVEL__ALERT_LEVEL_RED, "alert");
+_Static_assert((int)PLATE_KIND_HK_MACAU == (int)RSGW__V1__PLATE_KIND__PLATE_KIND_HK_MACAU, "kind");
+_Static_assert((int)RSU_COLOUR_OTHER == (int)RSGW__V1__PLATE_COLOUR__PLATE_COLOUR_OTHER, "colour");
+_Static_assert((int)FUEL_HYBRID == (int)RSGW__V1__FUEL__FUEL_HYBRID, "fuel");
+_Static_assert((int)EXEMPT_ENFORCEMENT == (int)RSGW__V1__EXEMPTION__EXEMPTION_ENFORCEMENT,
+               "exemption");
+
+#define SET_OPT(msg, field, present, v)                                                            \
+    do {                                                                                           \
+        if (present) {                                                                             \
+            (msg).has_##field = 1;                                                                 \
+            (msg).field = (v);                                                                     \
+        }                                                                                          \
+    } while (0)
+
+static char *s(const char *v)
+{
+    return (char *)(v ? v : "");
+}
+
+static void fill_measurement(Rsgw__V1__Measurement *pm, const struct record_pass *in,
+                             char **image_refs, char **issues)
+{
+    const struct rsu_measurement *m = in->m;
+    pm->device_id = s(in->device_id);
+    pm->lane = s(in->lane);
+    SET_OPT(*pm, device_seq, 1, m->seq);
+    SET_OPT(*pm, read_time_ms, 1, m->read_time_ms);
+    SET_OPT(*pm, device_time_ms, m->has_device_time, m->device_time_ms);
+    pm->plate = (char *)m->plate;
+    SET_OPT(*pm, plate_colour_code, 1, m->plate_colour_code);
+    SET_OPT(*pm, plate_colour, 1, (Rsgw__V1__PlateColour)m->plate_colour);
+#define FIELD(f, name) SET_OPT(*pm, name, rsu_has(m, f), m->value[f])
+    FIELD(RSU_F_OPACITY, opacity_pct);
+    FIELD(RSU_F_RINGELMANN, ringelmann);
+    FIELD(RSU_F_NO, no_ppm);
+    FIELD(RSU_F_CO, co_pct);
+    FIELD(RSU_F_HC, hc_ppm);
+    FIELD(RSU_F_CO2, co2_pct);
+    FIELD(RSU_F_SPEED, speed_kmh);
+    FIELD(RSU_F_ACCEL, accel_ms2);
+    FIELD(RSU_F_VSP, vsp_kw_t);
+    FIELD(RSU_F_WIND_SPEED, wind_speed_ms);
+    FIELD(RSU_F_WIND_DIR, wind_dir_deg);
+    FIELD(RSU_F_AMBIENT_TEMP, ambient_temp_c);
+    FIELD(RSU_F_HUMIDITY, humidity_pct);
+    FIELD(RSU_F_PRESSURE, pressure_kpa);
+    FIELD(RSU_F_SLOPE, slope_deg);
+#undef FIELD
+    for (size_t i = 0; i < m->n_image_refs && i < RSU_IMAGE_REFS; i++)
+        image_refs[i] = (char *)m->image_ref[i];
+    pm->n_image_refs = m->n_image_refs < RSU_IMAGE_REFS ? m->n_image_refs : RSU_IMAGE_REFS;
+    pm->image_refs = image_refs;
+    for (size_t i = 0; i < m->n_issues && i < RSU_ISSUES_MAX; i++)
+        issues[i] = (char *)m->issues[i];
+    pm->n_issues = m->n_issues < RSU_ISSUES_MAX ? m->n_issues : RSU_ISSUES_MAX;
+    pm->issues = issues;
+    pm->has_raw_registers = 1;
+    pm->raw_registers.len = m->raw_len;
+    pm->raw_registers.data = (uint8_t *)m->raw;
+    pm->has_raw_fingerprint = 1;
+    pm->raw_fingerprint.len = sizeof m->fingerprint;
+    pm->raw_fingerprint.data = (uint8_t *)m->fingerprint;
+    pm->profile = s(in->profile);
+}
+
+static void fill_vehicle(Rsgw__V1__Vehicle *pv, const struct policy_vehicle *v, char **assumptions)
+{
+    pv->plate = (char *)(v->plate.normalised[0] ? v->plate.normalised : "");
+    SET_OPT(*pv, plate_kind, 1, (Rsgw__V1__PlateKind)v->plate.kind);
+    SET_OPT(*pv, plate_colour, 1, (Rsgw__V1__PlateColour)v->plate_colour);
+    SET_OPT(*pv, local, 1, v->local);
+    pv->region = (char *)v->plate.region;
+    SET_OPT(*pv, in_registry, 1, v->in_registry);
+    SET_OPT(*pv, fuel, 1, (Rsgw__V1__Fuel)v->fuel);
+    SET_OPT(*pv, emission_stage, 1, (uint32_t)v->emission_stage);
+    SET_OPT(*pv, gross_weight_kg, 1, (uint32_t)v->gross_weight_kg);
+    SET_OPT(*pv, vehicle_class, 1, (Rsgw__V1__VehicleClass)v->vclass);
+    pv->vin = (char *)v->vin;
+    SET_OPT(*pv, exemption, 1, (Rsgw__V1__Exemption)v->exemption);
+    SET_OPT(*pv, heavy, 1, v->heavy);
+    size_t n = v->n_assumptions < POLICY_ASSUMPTIONS_MAX ? v->n_assumptions : 0;
+    for (size_t i = 0; i < n; i++)
+        assumptions[i] = (char *)v->assumptions[i];
+    pv->n_assumptions = n;
+    pv->assumptions = assumptions;
+}
+
+static size_t bits_to_list(uint32_t bits, int *out, size_t max)
+{
+    size_t n = 0;
+    for (int b = 0; b < 32 && n < max; b++)
+        if (bits & (1u << b))
+            out[n++] = b;
+    return n;
+}
+
+int record_pack_pass(const struct record_pass *in, uint8_t *buf, size_t cap, size_t *len)
+{
+    Rsgw__V1__Measurement pm = RSGW__V1__MEASUREMENT__INIT;
+    char *image_refs[RSU_IMAGE_REFS], *issues[RSU_ISSUES_MAX];
+    fill_measurement(&pm, in, image_refs, issues);
+
+    Rsgw__V1__Vehicle pv = RSGW__V1__VEHICLE__INIT;
+    char *assumptions[POLICY_ASSUMPTIONS_MAX];
+    fill_vehicle(&pv, in->vehicle, assumptions);
+
+    const struct policy_verdict *vd = in->verdict;
+    Rsgw__V1__Verdict pd = RSGW__V1__VERDICT__INIT;
+    SET_OPT(pd, result, 1, (Rsgw__V1__Result)vd->result);
+    int actions[32], agencies[32];
+    Rsgw__V1__Action action_list[32];
+    Rsgw__V1__Agency agency_list[32];
+    pd.n_actions = bits_to_list(vd->actions & ~POLICY_ACT(ACTION_NONE), actions, 32);
+    for (size_t i = 0; i < pd.n_actions; i++)
+        action_list[i] = (Rsgw__V1__Action)actions[i];
+    pd.actions = action_list;
+    pd.n_agencies = bits_to_list(vd->agencies & ~POLICY_AGENCY(AGENCY_NONE), agencies, 32);
+    for (size_t i = 0; i < pd.n_agencies; i++)
+        agency_list[i] = (Rsgw__V1__Agency)agencies[i];
+    pd.agencies = agency_list;
+    SET_OPT(pd, finding_number, 1, vd->finding_number);
+
+    Rsgw__V1__RuleHit hits[POLICY_RULES_MAX];
+    Rsgw__V1__RuleHit *hit_ptrs[POLICY_RULES_MAX];
+    size_t n_rules = vd->n_rules < POLICY_RULES_MAX ? vd->n_rules : POLICY_RULES_MAX;
+    for (size_t i = 0; i < n_rules; i++) {
+        const struct policy_rule_hit *r = &vd->rules[i];
+        Rsgw__V1__RuleHit h = RSGW__V1__RULE_HIT__INIT;
+        h.rule_id = (char *)r->rule_id;
+        h.quantity = (char *)r->quantity;
+        SET_OPT(h, measured, r->has_measured, r->measured);
+        SET_OPT(h, limit, r->has_limit, r->limit);
+        h.unit = (char *)r->unit;
+        h.clause = (char *)r->clause;
+        h.text = (char *)r->text;
+        hits[i] = h;
+        hit_ptrs[i] = &hits[i];
+    }
+    pd.n_rules = n_rules;
+    pd.rules = hit_ptrs;
+    pd.limit_set = vd->limit_set == 1 ? "b" : "a";
+    SET_OPT(pd, window_start_ms, 1, vd->window_start_ms);
+    SET_OPT(pd, alert_level, 1, (Rsgw__V1__AlertLevel)vd->alert);
+    char *exceeded[8];
+    size_t n_exceeded = 0;
+    for (uint32_t bit = 1; bit && n_exceeded < 8; bit <<= 1)
+        if (vd->exceeded & bit)
+            exceeded[n_exceeded++] = (char *)history_pollutant_name(bit);
+    pd.n_exceeded = n_exceeded;
+    pd.exceeded = exceeded;
+    pd.policy_digest = s(in->policy_digest);
+    SET_OPT(pd, history_stale, 1, vd->history_stale);
+
+    Rsgw__V1__Pass pass = RSGW__V1__PASS__INIT;
+    pass.measurement = &pm;
+    pass.vehicle = &pv;
+    pass.verdict = &pd;
+
+    Rsgw__V1__Record rec = RSGW__V1__RECORD__INIT;
+    SET_OPT(rec, seq, 1, in->seq);
+    SET_OPT(rec, time_ms, 1, in->time_ms);
+    rec.gateway_id = s(in->gateway_id);
+    rec.checkpoint = s(in->checkpoint);
+    rec.body_case = RSGW__V1__RECORD__BODY_PASS;
+    rec.pass = &pass;
+
+    size_t need = rsgw__v1__record__get_packed_size(&rec);
+    if (need > cap)
+        return -1;
+    *len = rsgw__v1__record__pack(&rec, buf);
+    return 0;
+}
+
+int record_pack_event(const struct record_event *in, uint8_t *buf, size_t cap, size_t *len)
+{
+    Rsgw__V1__Event ev = RSGW__V1__EVENT__INIT;
+    ev.kind = s(in->kind);
+    ev.detail = s(in->detail);
+    SET_OPT(ev, alert_level, 1, (Rsgw__V1__AlertLevel)in->alert);
+    SET_OPT(ev, valid_until_ms, 1, in->valid_until_ms);
+
+    Rsgw__V1__Record rec = RSGW__V1__RECORD__INIT;
+    SET_OPT(rec, seq, 1, in->seq);
+    SET_OPT(rec, time_ms, 1, in->time_ms);
+    rec.gateway_id = s(in->gateway_id);
+    rec.checkpoint = s(in->checkpoint);
+    rec.body_case = RSGW__V1__RECORD__BODY_EVENT;
+    rec.event = &ev;
+
+    size_t need = rsgw__v1__record__get_packed_size(&rec);
+    if (need > cap)
+        return -1;
+    *len = rsgw__v1__record__pack(&rec, buf);
+    return 0;
+}
+
+Rsgw__V1__Record *record_unpack(const uint8_t *buf, size_t len)
+{
+    return rsgw__v1__record__unpack(NULL, len, buf);
+}
+
+void record_free(Rsgw__V1__Record *r)
+{
+    if (r)
+        rsgw__v1__record__free_unpacked(r, NULL);
+}
+
+const char *record_colour_name(int colour)
+{
+    static const char *const names[] = {"unknown", "blue",  "yellow",       "white",
+                                        "black",   "green", "yellow_green", "other"};
+    return colour >= 0 && colour < 8 ? names[colour] : "unknown";
+}
+
+const char *record_action_word(int action)
+{
+    static const char *const words[] = {"NONE", "NOTICE", "WARN", "TURN_BACK", "PENALTY"};
+    return action >= 0 && action < 5 ? words[action] : "UNKNOWN";
+}
+
+const char *record_agency_word(int agency)
+{
+    static const char *const words[] = {"none", "environment", "traffic_police"};
+    return agency >= 0 && agency < 3 ? words[agency] : "unknown";
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's health snapshot: state_dir/status.json, rewritten atomically
+ * every status_interval_ms, read by `rsgw status` (and monitoring).
+ */
+#ifndef STATUS_H
+#define STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "lanes.h"
+#include "policy.h"
+#include "store.h"
+
+/* ln may be NULL (lanes stopped). running = false marks a clean stop. */
+int status_write(const struct config *cfg, store *st, lanes *ln, enum alert_level alert,
+                 bool store_failing, bool running, char *err, size_t errlen);
+
+#endif

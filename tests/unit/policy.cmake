@@ -1,0 +1,5 @@
+# Plates, the enforcement rules, and the policy settings (parser, digest, window).
+rsgw_unit_test(test_plate SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_plate.c LIBS rsgw_policy)
+rsgw_unit_test(test_policy SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_policy.c LIBS rsgw_policy)
+rsgw_unit_test(test_policy_config SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_policy_config.c
+               LIBS rsgw_policy)
