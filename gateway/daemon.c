@@ -31,6 +31,7 @@ struct daemon {
     int64_t next_status_ms;
     int64_t next_alert_ms;
     bool store_failing;
+    struct store_stats stats; /* counted at start, then kept up to date here */
     struct pipeline_out *batch; /* one per lane */
     struct pipeline_out event_out;
 };
@@ -44,6 +45,8 @@ static int64_t now_ms(void)
 
 static void emit(struct daemon *d, const struct pipeline_out *o)
 {
+    d->stats.records++;
+    d->stats.last_seq = o->seq;
     if (d->opts->hooks.on_record)
         d->opts->hooks.on_record(d->opts->hooks.ud, o->seq, o->record, o->len);
 }
@@ -112,6 +115,8 @@ static void process_ready(struct daemon *d)
     }
     /* Durable now: acknowledge to the devices, then show. */
     for (size_t i = 0; i < n; i++) {
+        d->stats.passes++;
+        d->stats.findings += d->batch[i].verdict_result == RESULT_OVER_STANDARD;
         lanes_done(d->ln, idx[i], true);
         log_pass(d, &d->cfg->lanes[idx[i]], lanes_pass(d->ln, idx[i]), &d->batch[i]);
     }
@@ -226,7 +231,7 @@ static void periodic(struct daemon *d, int64_t t)
     if (t >= d->next_status_ms) {
         d->next_status_ms = t + d->cfg->status_interval_ms;
         char err[256];
-        if (status_write(d->cfg, d->st, d->ln, d->pl.alert, d->store_failing, true, err,
+        if (status_write(d->cfg, &d->stats, d->ln, d->pl.alert, d->store_failing, true, err,
                          sizeof err) < 0)
             log_msg(d->lg, LOG_WARNING, "status file: %s", err);
     }
@@ -277,6 +282,8 @@ int daemon_run(const struct daemon_opts *opts, const struct log *lg)
         store_close(d.st);
         return 1;
     }
+    if (store_get_stats(d.st, &d.stats) < 0)
+        log_msg(lg, LOG_WARNING, "store statistics: %s", store_errmsg(d.st));
     pipeline_init(&d.pl, d.cfg, d.st);
     /* Pick up the alert level quietly: the start event records it. */
     pipeline_refresh_alert(&d.pl, now_ms(), &d.event_out);
@@ -296,7 +303,7 @@ int daemon_run(const struct daemon_opts *opts, const struct log *lg)
         d.ln = NULL;
         /* Passes handed over during the stop were not acknowledged; the devices keep them. */
         record_event(&d, "stop", "stopped cleanly");
-        status_write(d.cfg, d.st, NULL, d.pl.alert, d.store_failing, false, err, sizeof err);
+        status_write(d.cfg, &d.stats, NULL, d.pl.alert, d.store_failing, false, err, sizeof err);
         log_msg(lg, LOG_NOTICE, "stopped; last record %llu",
                 (unsigned long long)(store_next_seq(d.st) - 1));
     }

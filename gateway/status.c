@@ -157,8 +157,9 @@ static void fill_json(FILE *f, void *ud)
     json_finish(&j);
 }
 
-int status_write(const struct config *cfg, store *st, lanes *ln, enum alert_level alert,
-                 bool store_failing, bool running, char *err, size_t errlen)
+int status_write(const struct config *cfg, const struct store_stats *stats, lanes *ln,
+                 enum alert_level alert, bool store_failing, bool running, char *err,
+                 size_t errlen)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -168,7 +169,9 @@ int status_write(const struct config *cfg, store *st, lanes *ln, enum alert_leve
                             .store_failing = store_failing,
                             .running = running,
                             .now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000};
-    snap.have_stats = store_get_stats(st, &snap.stats) == 0;
+    snap.have_stats = stats != NULL;
+    if (stats)
+        snap.stats = *stats;
     char path[CONFIG_PATH_MAX + 16];
     config_status_path(cfg, path, sizeof path);
     if (replace_file(path, err, errlen, fill_json, &snap) < 0)

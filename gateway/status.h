@@ -14,8 +14,11 @@
 #include "policy.h"
 #include "store.h"
 
-/* ln may be NULL (lanes stopped). running = false marks a clean stop. */
-int status_write(const struct config *cfg, store *st, lanes *ln, enum alert_level alert,
-                 bool store_failing, bool running, char *err, size_t errlen);
+/* ln may be NULL (lanes stopped). running = false marks a clean stop.
+ * stats are the daemon's running counts (no query on the store: at a million
+ * records a COUNT would stall the poll loop). */
+int status_write(const struct config *cfg, const struct store_stats *stats, lanes *ln,
+                 enum alert_level alert, bool store_failing, bool running, char *err,
+                 size_t errlen);
 
 #endif

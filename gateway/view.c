@@ -105,7 +105,10 @@ static void format_measured(const Rsgw__V1__Pass *p, char *buf, size_t len)
         const Rsgw__V1__RuleHit *h = p->verdict ? rule_for(p->verdict, q[i].name) : NULL;
         if (!h)
             continue; /* not judged for this vehicle: shown in the detail view only */
-        const char *mark = p->verdict && exceeded(p->verdict, q[i].name) ? "!" : "";
+        bool over = p->verdict && exceeded(p->verdict, q[i].name);
+        if (!over && strcmp(q[i].name, "Ringelmann") == 0 && q[i].value < 1)
+            continue; /* no visible smoke: not worth the width */
+        const char *mark = over ? "!" : "";
         int n = snprintf(buf + off, len - off, "%s%s %.4g/%.4g%s", off ? " " : "", q[i].name,
                          q[i].value, h->limit, mark);
         if (n < 0)

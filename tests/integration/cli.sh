@@ -24,6 +24,8 @@ for want in 'bad.ini:3: unknown key' 'bad.ini:5: limit_set' 'bad.ini:7: transpor
     grep -q "$want" "$TMP/bad.out" || fail "check-config output lacks '$want': $(cat "$TMP/bad.out")"
 done
 ok "check-config: line-numbered errors"
+"$RSGW" check-config "$(dirname "$0")/../../deploy/rsgw.ini" >/dev/null || fail "the shipped deploy/rsgw.ini does not validate"
+ok "the shipped example configuration validates"
 printf '[gateway]\nid = X\n\xff\xfe garbage line without equals\n' >"$TMP/corrupt.ini"
 if "$RSGW" check-config "$TMP/corrupt.ini" 2>"$TMP/corrupt.out"; then fail "corrupt config accepted"; fi
 grep -q 'corrupt.ini:3' "$TMP/corrupt.out" || fail "corrupt line not located: $(cat "$TMP/corrupt.out")"
@@ -49,11 +51,16 @@ grep -q 'badreg.csv:2' "$TMP/badreg.out" || fail "bad CSV line not named: $(cat 
 ok "registry import/set/show, bad CSV refused with its line"
 
 # run + alert + SIGHUP.
+starts=$(grep -c ' started: ' "$TMP/gateway.log" 2>/dev/null || true)
+rm -f "$TMP/state/status.json"
 start_gateway "$TMP/gw.ini" gateway
+wait_gateway_started gateway $((starts + 1)) || fail "gateway did not start"
 wait_for 10 test -e "$TMP/state/status.json" || fail "no status file"
+"$RSGW" status -c "$TMP/gw.ini" | grep -q 'L1 .*connected' || fail "status does not show lane L1 connected"
 "$RSGW" alert --db "$(db)" set orange >/dev/null || fail "alert set failed"
 wait_for 5 bash -c "'$RSGW' records --db '$(db)' --all --json | jq -e '[.[] | select(.type==\"event\" and .event.kind==\"alert_level\")] | length > 0' >/dev/null" || fail "alert change not recorded"
-ok "alert level change recorded in the chain"
+grep -q 'alert level now orange' "$TMP/gateway.log" || fail "the running gateway did not apply the alert"
+ok "the running gateway applies an alert level change and records it in the chain"
 
 sed -i 's/^\[policy\]$/[policy]\nlimit_set = b/' "$TMP/gw.ini"
 kill -HUP "$GW_PID"
