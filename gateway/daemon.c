@@ -31,7 +31,7 @@ struct daemon {
     int64_t next_status_ms;
     int64_t next_alert_ms;
     bool store_failing;
-    struct store_stats stats; /* counted at start, then kept up to date here */
+    struct store_stats stats;   /* counted at start, then kept up to date here */
     struct pipeline_out *batch; /* one per lane */
     struct pipeline_out event_out;
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Names of results, actions, agencies and alert levels, and their parsers. */
 #include "policy.h"
+#include "vehicle.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,10 @@ static const char *const result_names[] = {"UNSPECIFIED", "PASS", "OVER_STANDARD
 static const char *const action_names[] = {"NONE", "NOTICE", "WARN", "TURN_BACK", "PENALTY"};
 static const char *const agency_names[] = {"NONE", "ENVIRONMENT", "TRAFFIC_POLICE"};
 static const char *const alert_names[] = {"none", "blue", "yellow", "orange", "red"};
+static const char *const fuel_names[] = {"unknown", "diesel",   "gasoline",
+                                         "gas",     "electric", "hybrid"};
+static const char *const class_names[] = {"unknown", "car", "bus", "truck", "other"};
+static const char *const exemption_names[] = {"none", "livelihood", "emergency", "enforcement"};
 
 static const char *name_of(const char *const *names, size_t n, int v)
 {
@@ -118,4 +123,34 @@ const char *alert_level_name(enum alert_level a)
 int alert_level_parse(const char *s)
 {
     return parse_of(alert_names, COUNT(alert_names), s);
+}
+
+const char *vehicle_fuel_name(enum vehicle_fuel f)
+{
+    return name_of(fuel_names, COUNT(fuel_names), (int)f);
+}
+
+int vehicle_fuel_parse(const char *s)
+{
+    return parse_of(fuel_names, COUNT(fuel_names), s);
+}
+
+const char *vehicle_class_name(enum vehicle_class c)
+{
+    return name_of(class_names, COUNT(class_names), (int)c);
+}
+
+int vehicle_class_parse(const char *s)
+{
+    return parse_of(class_names, COUNT(class_names), s);
+}
+
+const char *vehicle_exemption_name(enum vehicle_exemption e)
+{
+    return name_of(exemption_names, COUNT(exemption_names), (int)e);
+}
+
+int vehicle_exemption_parse(const char *s)
+{
+    return parse_of(exemption_names, COUNT(exemption_names), s);
 }

@@ -216,19 +216,6 @@ void record_free(Rsgw__V1__Record *r)
         rsgw__v1__record__free_unpacked(r, NULL);
 }
 
-const char *record_colour_name(int colour)
-{
-    static const char *const names[] = {"unknown", "blue",  "yellow",       "white",
-                                        "black",   "green", "yellow_green", "other"};
-    return colour >= 0 && colour < 8 ? names[colour] : "unknown";
-}
-
-const char *record_action_word(int action)
-{
-    static const char *const words[] = {"NONE", "NOTICE", "WARN", "TURN_BACK", "PENALTY"};
-    return action >= 0 && action < 5 ? words[action] : "UNKNOWN";
-}
-
 const char *record_agency_word(int agency)
 {
     static const char *const words[] = {"none", "environment", "traffic_police"};

@@ -48,9 +48,7 @@ int record_pack_event(const struct record_event *in, uint8_t *buf, size_t cap, s
 Rsgw__V1__Record *record_unpack(const uint8_t *buf, size_t len);
 void record_free(Rsgw__V1__Record *r);
 
-/* Names used in human and JSON output. */
-const char *record_colour_name(int colour);
-const char *record_action_word(int action); /* "WARN", "TURN_BACK", ... */
-const char *record_agency_word(int agency); /* "environment", "traffic_police" */
+/* Lower-case agency names used in JSON ("environment", "traffic_police"). */
+const char *record_agency_word(int agency);
 
 #endif

@@ -158,8 +158,7 @@ static void fill_json(FILE *f, void *ud)
 }
 
 int status_write(const struct config *cfg, const struct store_stats *stats, lanes *ln,
-                 enum alert_level alert, bool store_failing, bool running, char *err,
-                 size_t errlen)
+                 enum alert_level alert, bool store_failing, bool running, char *err, size_t errlen)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -125,7 +125,7 @@ static void format_actions(const Rsgw__V1__Verdict *v, char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < v->n_actions && off < len; i++) {
         int n = snprintf(buf + off, len - off, "%s%s", i ? "+" : "",
-                         record_action_word((int)v->actions[i]));
+                         policy_action_name((enum policy_action)v->actions[i]));
         if (n < 0)
             break;
         off += (size_t)n;
@@ -253,7 +253,8 @@ void view_record_detail(FILE *f, const struct view_opts *o, const Rsgw__V1__Reco
     fprintf(f, "  device   %s (lane %s) pass %u, profile %s\n", m->device_id, m->lane,
             m->device_seq, m->profile);
     fprintf(f, "  vehicle  %s, %s plate, %s, %s%s, fuel %s, China %u, %u kg%s\n",
-            v->plate && *v->plate ? v->plate : "(no plate)", record_colour_name(v->plate_colour),
+            v->plate && *v->plate ? v->plate : "(no plate)",
+            rsu_colour_name((enum rsu_plate_colour)v->plate_colour),
             v->local ? "local" : "out-of-area", v->in_registry ? "in registry" : "not in registry",
             v->heavy ? ", heavy" : "", vehicle_fuel_name((enum vehicle_fuel)v->fuel),
             v->emission_stage, v->gross_weight_kg, v->vin && *v->vin ? "" : "");
@@ -313,7 +314,7 @@ static void json_measurement(struct json *j, const Rsgw__V1__Measurement *m)
         json_int(j, "device_time_ms", m->device_time_ms);
     json_string(j, "plate", m->plate);
     json_uint(j, "plate_colour_code", m->plate_colour_code);
-    json_string(j, "plate_colour", record_colour_name(m->plate_colour));
+    json_string(j, "plate_colour", rsu_colour_name((enum rsu_plate_colour)m->plate_colour));
     json_opt(j, "opacity_pct", m->has_opacity_pct, m->opacity_pct);
     json_opt(j, "ringelmann", m->has_ringelmann, m->ringelmann);
     json_opt(j, "no_ppm", m->has_no_ppm, m->no_ppm);
@@ -348,7 +349,7 @@ static void json_vehicle(struct json *j, const Rsgw__V1__Vehicle *v)
     json_object_begin(j, "vehicle");
     json_string(j, "plate", v->plate);
     json_string(j, "plate_kind", plate_kind_name((enum plate_kind)v->plate_kind));
-    json_string(j, "plate_colour", record_colour_name(v->plate_colour));
+    json_string(j, "plate_colour", rsu_colour_name((enum rsu_plate_colour)v->plate_colour));
     json_bool(j, "local", v->local);
     json_string(j, "region", v->region);
     json_bool(j, "in_registry", v->in_registry);
@@ -372,7 +373,7 @@ static void json_verdict(struct json *j, const Rsgw__V1__Verdict *v)
     json_string(j, "result", policy_result_name((enum policy_result)v->result));
     json_array_begin(j, "actions");
     for (size_t i = 0; i < v->n_actions; i++)
-        json_string(j, NULL, record_action_word((int)v->actions[i]));
+        json_string(j, NULL, policy_action_name((enum policy_action)v->actions[i]));
     json_array_end(j);
     json_array_begin(j, "agencies");
     for (size_t i = 0; i < v->n_agencies; i++)

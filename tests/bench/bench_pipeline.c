@@ -61,6 +61,10 @@ int main(int argc, char **argv)
     snprintf(lane.profile.version, sizeof lane.profile.version, "1");
 
     char path[600], err[512];
+    if (config_make_state_dir(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
     config_db_path(cfg, path, sizeof path);
     store *st;
     if (store_open(path, STORE_WRITER, &st, err, sizeof err) < 0) {

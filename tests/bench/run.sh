@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Print the benchmark figures (not pass/fail). usage: tests/bench/run.sh BUILD_DIR [PASSES]
+# Print the benchmark figures (not pass/fail).
+# usage: tests/bench/run.sh BUILD_DIR [PASSES]
+#   RSGW_BENCH_ONLY="store pipeline e2e" picks sections; RSGW_BENCH_E2E sets the
+#   end-to-end pass count (default 20000).
 set -euo pipefail
 build=${1:?build dir}
 passes=${2:-100000}
+only=${RSGW_BENCH_ONLY:-store pipeline e2e}
+want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 tmp=$(mktemp -d /tmp/rsgw-bench-XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
-echo "== store: durable records per second"
-"$build/tests/bench/bench_store"
-echo
-echo "== pipeline: read measurement to stored verdict ($passes passes)"
-"$build/tests/bench/bench_pipeline" "$passes" "$tmp/pipeline"
-echo
+if want store; then
+    echo "== store: durable records per second"
+    "$build/tests/bench/bench_store"
+    echo
+fi
+if want pipeline; then
+    echo "== pipeline: read measurement to stored verdict ($passes passes)"
+    "$build/tests/bench/bench_pipeline" "$passes" "$tmp/pipeline"
+    echo
+fi
+want e2e || exit 0
 e2e=${RSGW_BENCH_E2E:-20000}
 echo "== end to end: rsgw run against rsgw sim rsu over Modbus TCP ($e2e passes)"
 rsgw="$build/gateway/rsgw"

@@ -112,7 +112,7 @@ static const char *store_state(const char *path, uint64_t last, char *why, size_
     char err[512];
     why[0] = '\0';
     if (store_open(path, STORE_READ, &s, err, sizeof err) != STORE_OK) {
-        snprintf(why, len, "reopen: %s", err);
+        snprintf(why, len, "reopen: %.400s", err);
         return why;
     }
     struct store_verify_result r;
