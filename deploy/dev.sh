@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rsgw developer entry point: installs what is missing, builds, runs.
 #   deploy/dev.sh demo    build and run the simulated checkpoint
-#   deploy/dev.sh test    build with sanitizers and run the whole test suite
+#   deploy/dev.sh test    build with sanitizers and run the whole test suite, then
+#                         fuzz every input parser briefly (RSGW_FUZZ_SECONDS each, default 10)
 #   deploy/dev.sh bench   optimised build, print the benchmark figures
 # Works on a fresh Debian 12 as root or with sudo.
 set -euo pipefail
@@ -9,7 +10,9 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config libmodbus-dev libsqlite3-dev libssl-dev
           libprotobuf-c-dev protobuf-c-compiler libinih-dev libcmocka-dev
-          sqlite3 jq socat procps)
+          libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev
+          sqlite3 jq socat procps curl openssl nginx-light   # test tools: TLS, platform checks
+          clang libclang-rt-14-dev llvm)  # libFuzzer, sanitizer runtimes, llvm-symbolizer
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -41,7 +44,16 @@ test)
     install_missing
     cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DRSGW_SANITIZE=ON >/dev/null
     cmake --build build-test -j"$jobs"
-    exec ctest --test-dir build-test --output-on-failure -j"$jobs" "$@"
+    rc=0
+    ctest --test-dir build-test --output-on-failure -j"$jobs" "$@" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "dev.sh: tests failed (ctest exit $rc); fuzzing skipped" >&2
+        exit "$rc"
+    fi
+    # Then every parser of outside input under libFuzzer (tests/fuzz/), a few seconds each.
+    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRSGW_FUZZ=ON >/dev/null
+    cmake --build build-fuzz -j"$jobs" --target fuzz
+    exec tests/fuzz/run.sh build-fuzz "${RSGW_FUZZ_SECONDS:-10}"
     ;;
 bench)
     shift

@@ -39,5 +39,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 int cmd_alert(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 
 #endif

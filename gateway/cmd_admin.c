@@ -14,6 +14,7 @@
 #include "pipeline.h"
 #include "plate.h"
 #include "registry.h"
+#include "sync.h"
 
 static const struct option target_long[] = {
     {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
@@ -113,7 +114,7 @@ static int registry_set(store *st, int argc, char **argv)
         return 1;
     }
     struct registry_vehicle v;
-    int rc = registry_get(st, pi.normalised, &v);
+    int rc = registry_get_own(st, pi.normalised, &v); /* not the platform's exemption */
     if (rc < 0) {
         fprintf(stderr, "rsgw: %s\n", store_errmsg(st));
         return 1;
@@ -260,6 +261,7 @@ int cmd_alert(int argc, char **argv)
         char until_text[32];
         snprintf(until_text, sizeof until_text, "%lld", (long long)until);
         if (store_setting_set(st, ALERT_UNTIL_KEY, until_text) < 0 ||
+            store_setting_set(st, SYNC_ALERT_SOURCE_KEY, "operator") < 0 ||
             store_setting_set(st, ALERT_LEVEL_KEY, alert_level_name((enum alert_level)level)) < 0) {
             fprintf(stderr, "rsgw: %s\n", store_errmsg(st));
             store_close(st);

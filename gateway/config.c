@@ -22,8 +22,10 @@ struct parse_ctx {
     struct config_diag *diag;
     const char *fname;
     FILE *in;
-    int line;                 /* line the reader handed to inih last */
-    struct config_lane *lane; /* section being read, NULL outside [lane ...] */
+    int line;                                    /* line the reader handed to inih last */
+    struct config_lane *lane;                    /* section being read, NULL outside [lane ...] */
+    struct config_upstream *upstream;            /* NULL outside [upstream ...] */
+    char upstream_section[CONFIG_NAME_MAX + 16]; /* the header it came from */
 };
 
 static void diag_add(struct config_diag *d, const char *fname, int line, const char *fmt, ...)
@@ -36,8 +38,15 @@ static void diag_add(struct config_diag *d, const char *fname, int line, const c
         return;
     }
     char *m = d->msg[d->n++];
-    int off = line > 0 ? snprintf(m, sizeof d->msg[0], "%s:%d: ", fname, line)
-                       : snprintf(m, sizeof d->msg[0], "%s: ", fname);
+    /* A long file name keeps its end and leaves room for the reason: the prefix must
+     * stay shorter than the message, or the reason would be written past it. */
+    size_t name_len = strlen(fname), name_max = sizeof d->msg[0] / 2;
+    const char *name = name_len > name_max ? fname + name_len - name_max : fname;
+    while (name != fname && ((unsigned char)*name & 0xC0) == 0x80)
+        name++; /* not in the middle of a UTF-8 character */
+    const char *cut = name != fname ? "..." : "";
+    int off = line > 0 ? snprintf(m, sizeof d->msg[0], "%s%s:%d: ", cut, name, line)
+                       : snprintf(m, sizeof d->msg[0], "%s%s: ", cut, name);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(m + off, sizeof d->msg[0] - (size_t)off, fmt, ap);
@@ -122,7 +131,112 @@ static int set_gateway(struct config *cfg, const char *name, const char *v, char
         return set_log_level(&cfg->log_priority, v, err, errlen);
     if (strcmp(name, "status_interval_ms") == 0)
         return parse_int(v, 100, 3600000, &cfg->status_interval_ms, err, errlen);
+    if (strcmp(name, "retention_days") == 0)
+        return parse_int(v, 0, 36500, &cfg->retention_days, err, errlen);
+    if (strcmp(name, "prune_interval_ms") == 0)
+        return parse_int(v, 1000, 86400000, &cfg->prune_interval_ms, err, errlen);
     return 1;
+}
+
+static int parse_bool(const char *v, bool *out, char *err, size_t errlen)
+{
+    if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+        strcasecmp(v, "on") == 0)
+        *out = true;
+    else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+             strcasecmp(v, "off") == 0)
+        *out = false;
+    else {
+        snprintf(err, errlen, "expected yes or no, got '%s'", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_url(char *dst, size_t len, const char *v, char *err, size_t errlen)
+{
+    if (strncasecmp(v, "https://", 8) != 0 && strncasecmp(v, "http://", 7) != 0) {
+        snprintf(err, errlen, "expected https://HOST[:PORT][/PREFIX], got '%s'", v);
+        return -1;
+    }
+    const char *host = strstr(v, "://") + 3;
+    if (!*host || *host == '/' || *host == ':') {
+        snprintf(err, errlen, "no host in '%s'", v);
+        return -1;
+    }
+    if (strpbrk(v, " \t?#")) {
+        snprintf(err, errlen, "a base URL has no spaces, query or fragment: '%s'", v);
+        return -1;
+    }
+    if (copy_str(dst, len, v, err, errlen) < 0)
+        return -1;
+    size_t n = strlen(dst);
+    while (n > 0 && dst[n - 1] == '/') /* paths are appended as "/v1/..." */
+        dst[--n] = '\0';
+    return 0;
+}
+
+static int set_upstream(struct config_upstream *u, const char *name, const char *v, char *err,
+                        size_t errlen)
+{
+    if (strcmp(name, "url") == 0)
+        return set_url(u->url, sizeof u->url, v, err, errlen);
+    if (strcmp(name, "ca_file") == 0)
+        return copy_str(u->ca_file, sizeof u->ca_file, v, err, errlen);
+    if (strcmp(name, "cert_file") == 0)
+        return copy_str(u->cert_file, sizeof u->cert_file, v, err, errlen);
+    if (strcmp(name, "key_file") == 0)
+        return copy_str(u->key_file, sizeof u->key_file, v, err, errlen);
+    if (strcmp(name, "token") == 0)
+        return copy_str(u->token, sizeof u->token, v, err, errlen);
+    if (strcmp(name, "allow_plain_http") == 0)
+        return parse_bool(v, &u->allow_plain_http, err, errlen);
+    if (strcmp(name, "batch_max_records") == 0)
+        return parse_int(v, 1, 100000, &u->batch_max_records, err, errlen);
+    if (strcmp(name, "batch_max_bytes") == 0)
+        return parse_int(v, 1024, 64 << 20, &u->batch_max_bytes, err, errlen);
+    if (strcmp(name, "timeout_ms") == 0)
+        return parse_int(v, 100, 3600000, &u->timeout_ms, err, errlen);
+    if (strcmp(name, "connect_timeout_ms") == 0)
+        return parse_int(v, 100, 600000, &u->connect_timeout_ms, err, errlen);
+    if (strcmp(name, "backoff_min_ms") == 0)
+        return parse_int(v, 10, 3600000, &u->backoff_min_ms, err, errlen);
+    if (strcmp(name, "backoff_max_ms") == 0)
+        return parse_int(v, 10, 86400000, &u->backoff_max_ms, err, errlen);
+    if (strcmp(name, "max_attempts") == 0)
+        return parse_int(v, 1, 1000000, &u->max_attempts, err, errlen);
+    if (strcmp(name, "pull_findings") == 0)
+        return parse_bool(v, &u->pull_findings, err, errlen);
+    if (strcmp(name, "pull_policy") == 0) {
+        u->pull_policy_set = true;
+        return parse_bool(v, &u->pull_policy, err, errlen);
+    }
+    if (strcmp(name, "pull_registry") == 0)
+        return parse_bool(v, &u->pull_registry, err, errlen);
+    if (strcmp(name, "pull_interval_ms") == 0)
+        return parse_int(v, 100, 86400000, &u->pull_interval_ms, err, errlen);
+    if (strcmp(name, "findings_stale_after_ms") == 0)
+        return parse_int(v, 100, 864000000, &u->findings_stale_after_ms, err, errlen);
+    return 1;
+}
+
+static void upstream_defaults(struct config_upstream *u, const char *name, int line)
+{
+    memset(u, 0, sizeof *u);
+    snprintf(u->name, sizeof u->name, "%s", name);
+    u->batch_max_records = 500;
+    u->batch_max_bytes = 1 << 20;
+    u->timeout_ms = 30000;
+    u->connect_timeout_ms = 10000;
+    u->backoff_min_ms = 1000;
+    u->backoff_max_ms = 300000;
+    u->max_attempts = 20;
+    u->pull_findings = true;
+    u->pull_policy = true;
+    u->pull_registry = true;
+    u->pull_interval_ms = 30000;
+    u->findings_stale_after_ms = 600000;
+    u->line = line;
 }
 
 static int set_parity(char *out, const char *v, char *err, size_t errlen)
@@ -216,6 +330,46 @@ static const char *lane_name_of(const char *section)
     return name;
 }
 
+static bool upstream_name_ok(const char *name)
+{
+    if (!*name || strlen(name) > CONFIG_UPSTREAM_NAME_MAX)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            return false;
+    return true;
+}
+
+static struct config_upstream *begin_upstream(struct parse_ctx *ctx, const char *section)
+{
+    const char *name = section + 8;
+    while (*name == ' ' || *name == '\t')
+        name++;
+    if (!upstream_name_ok(name)) {
+        diag_add(ctx->diag, ctx->fname, ctx->line,
+                 "[upstream] needs a name of 1-%d letters, digits, '-' or '_': [upstream city]",
+                 CONFIG_UPSTREAM_NAME_MAX);
+        return NULL;
+    }
+    struct config *cfg = ctx->cfg;
+    for (size_t i = 0; i < cfg->n_upstreams; i++) {
+        if (strcmp(cfg->upstreams[i].name, name) == 0) {
+            diag_add(ctx->diag, ctx->fname, ctx->line, "upstream '%s' already defined on line %d",
+                     name, cfg->upstreams[i].line);
+            return NULL;
+        }
+    }
+    if (cfg->n_upstreams >= CONFIG_UPSTREAMS_MAX) {
+        diag_add(ctx->diag, ctx->fname, ctx->line, "too many upstreams (at most %d)",
+                 CONFIG_UPSTREAMS_MAX);
+        return NULL;
+    }
+    struct config_upstream *u = &cfg->upstreams[cfg->n_upstreams++];
+    upstream_defaults(u, name, ctx->line);
+    return u;
+}
+
 static struct config_lane *begin_lane(struct parse_ctx *ctx, const char *section)
 {
     const char *name = lane_name_of(section);
@@ -255,9 +409,24 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         return 1;
     }
     bool is_lane = strncmp(section, "lane", 4) == 0 && (section[4] == ' ' || section[4] == '\0');
+    bool is_upstream = strncmp(section, "upstream", 8) == 0 &&
+                       (section[8] == ' ' || section[8] == '\t' || section[8] == '\0');
     if (!is_lane)
         ctx->lane = NULL; /* a lane's keys must stay under its own header */
-    if (is_lane) {
+    if (!is_upstream) {
+        ctx->upstream = NULL;
+        ctx->upstream_section[0] = '\0';
+    }
+    if (is_upstream) {
+        /* Keyed by the header text, so a broken header is reported once, not per key. */
+        if (strcmp(ctx->upstream_section, section) != 0) {
+            snprintf(ctx->upstream_section, sizeof ctx->upstream_section, "%s", section);
+            ctx->upstream = begin_upstream(ctx, section);
+        }
+        if (!ctx->upstream)
+            return 1;
+        rc = set_upstream(ctx->upstream, name, value, err, sizeof err);
+    } else if (is_lane) {
         /* Sections arrive key by key: start a lane when its header is first seen. */
         if (!ctx->lane || strcmp(ctx->lane->name, lane_name_of(section)) != 0) {
             ctx->lane = begin_lane(ctx, section);
@@ -273,13 +442,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     } else if (*section == '\0') {
         diag_add(ctx->diag, ctx->fname, ctx->line,
                  "'%s' outside a section (sections: [gateway], [policy], [limits], [validity], "
-                 "[lane NAME])",
+                 "[lane NAME], [upstream NAME])",
                  name);
         return 1;
     } else {
         diag_add(ctx->diag, ctx->fname, ctx->line,
                  "unknown section [%s] (sections: [gateway], [policy], [limits], [validity], "
-                 "[lane NAME])",
+                 "[lane NAME], [upstream NAME])",
                  section);
         return 1;
     }
@@ -299,6 +468,8 @@ static void config_defaults(struct config *cfg)
     snprintf(cfg->profile_dir, sizeof cfg->profile_dir, "/etc/rsgw/profiles");
     cfg->log_priority = LOG_INFO;
     cfg->status_interval_ms = 2000;
+    cfg->retention_days = 180;
+    cfg->prune_interval_ms = 3600000;
     policy_config_defaults(&cfg->policy);
 }
 
@@ -381,6 +552,71 @@ static void check_lane(struct config *cfg, size_t idx, struct config_diag *diag)
         diag_add(diag, f, l->line, "lane %s: %s", l->name, err);
 }
 
+/* Relative certificate paths are relative to the configuration file, like profiles. */
+static void resolve_relative(const char *base_path, char *path, size_t len,
+                             struct config_diag *diag, const struct config_upstream *u)
+{
+    const char *slash = strrchr(base_path, '/');
+    if (!path[0] || path[0] == '/' || !slash)
+        return;
+    char tmp[CONFIG_PATH_MAX];
+    int n = snprintf(tmp, sizeof tmp, "%.*s/%s", (int)(slash - base_path), base_path, path);
+    if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof tmp) {
+        diag_add(diag, base_path, u->line, "upstream %s: path %s is too long", u->name, path);
+        return;
+    }
+    memcpy(path, tmp, (size_t)n + 1);
+}
+
+static void check_upstream(struct config *cfg, size_t idx, struct config_diag *diag)
+{
+    struct config_upstream *u = &cfg->upstreams[idx];
+    const char *f = cfg->path;
+    resolve_relative(f, u->ca_file, sizeof u->ca_file, diag, u);
+    resolve_relative(f, u->cert_file, sizeof u->cert_file, diag, u);
+    resolve_relative(f, u->key_file, sizeof u->key_file, diag, u);
+    if (!u->url[0]) {
+        diag_add(diag, f, u->line, "upstream %s: url = is required (https://host:port)", u->name);
+    } else if (strncasecmp(u->url, "http://", 7) == 0 && !u->allow_plain_http) {
+        diag_add(diag, f, u->line,
+                 "upstream %s: %s is plain http (records would travel unencrypted and "
+                 "unauthenticated); use https:// or set allow_plain_http = yes for this upstream",
+                 u->name, u->url);
+    }
+    if (u->cert_file[0] && !u->key_file[0])
+        diag_add(diag, f, u->line, "upstream %s: cert_file needs key_file (mutual TLS)", u->name);
+    if (u->key_file[0] && !u->cert_file[0])
+        diag_add(diag, f, u->line, "upstream %s: key_file needs cert_file (mutual TLS)", u->name);
+    const char *files[] = {u->ca_file, u->cert_file, u->key_file};
+    const char *keys[] = {"ca_file", "cert_file", "key_file"};
+    for (size_t i = 0; i < 3; i++)
+        if (files[i][0] && !file_exists(files[i]))
+            diag_add(diag, f, u->line, "upstream %s: %s %s: %s", u->name, keys[i], files[i],
+                     strerror(errno));
+    if (u->backoff_min_ms > u->backoff_max_ms)
+        diag_add(diag, f, u->line, "upstream %s: backoff_min_ms %d is above backoff_max_ms %d",
+                 u->name, u->backoff_min_ms, u->backoff_max_ms);
+    if (u->pull_findings && u->findings_stale_after_ms <= u->pull_interval_ms)
+        diag_add(diag, f, u->line,
+                 "upstream %s: findings_stale_after_ms %d must be above pull_interval_ms %d "
+                 "(history would always be stale)",
+                 u->name, u->findings_stale_after_ms, u->pull_interval_ms);
+    /* One authority for the alert level, limit set and exemptions: by default the
+     * first upstream (the nearest platform, usually the city); the others upload and
+     * pull findings unless the file says otherwise. */
+    if (!u->pull_policy_set && idx > 0)
+        u->pull_policy = false;
+    for (size_t j = 0; j < idx; j++) {
+        const struct config_upstream *o = &cfg->upstreams[j];
+        if (u->pull_policy && o->pull_policy)
+            diag_add(diag, f, u->line,
+                     "upstream %s: pull_policy = yes here and on upstream %s: the alert level, "
+                     "limit set and exemptions need one authority; set pull_policy = no on all "
+                     "but one",
+                     u->name, o->name);
+    }
+}
+
 static int parse_stream(FILE *in, const char *name, struct config *out, struct config_diag *diag)
 {
     config_defaults(out);
@@ -400,6 +636,8 @@ static int parse_stream(FILE *in, const char *name, struct config *out, struct c
         snprintf(out->checkpoint, sizeof out->checkpoint, "%s", out->gateway_id);
     for (size_t i = 0; i < out->n_lanes; i++)
         check_lane(out, i, diag);
+    for (size_t i = 0; i < out->n_upstreams; i++)
+        check_upstream(out, i, diag);
     return diag->n || diag->dropped ? -1 : 0;
 }
 
@@ -440,6 +678,11 @@ void config_db_path(const struct config *cfg, char *buf, size_t len)
 void config_status_path(const struct config *cfg, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/status.json", cfg->state_dir);
+}
+
+void config_sync_state_path(const struct config *cfg, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/sync.txt", cfg->state_dir);
 }
 
 int config_make_state_dir(const struct config *cfg, char *err, size_t errlen)

@@ -15,6 +15,7 @@
 #include "pipeline.h"
 #include "status.h"
 #include "store.h"
+#include "sync.h"
 
 #ifndef RSGW_VERSION
 #define RSGW_VERSION "dev"
@@ -27,6 +28,7 @@ struct daemon {
     bool cfg_owned;
     store *st;
     lanes *ln;
+    sync_engine *sy; /* NULL when platform sync could not start */
     struct pipeline pl;
     int64_t next_status_ms;
     int64_t next_alert_ms;
@@ -143,10 +145,39 @@ static int start_lanes(struct daemon *d, char *err, size_t errlen)
     return d->ln ? 0 : -1;
 }
 
+static bool history_stale(void *ud)
+{
+    struct daemon *d = ud;
+    if (d->sy)
+        return sync_history_stale(d->sy);
+    for (size_t i = 0; i < d->cfg->n_upstreams; i++)
+        if (d->cfg->upstreams[i].pull_findings)
+            return true; /* sync is down: findings from elsewhere are unknown */
+    return false;
+}
+
+static void start_pipeline(struct daemon *d)
+{
+    pipeline_init(&d->pl, d->cfg, d->st);
+    d->pl.history_stale = history_stale;
+    d->pl.history_stale_ud = d;
+}
+
+static void start_sync(struct daemon *d)
+{
+    char err[256];
+    d->sy = sync_new(d->cfg, d->st, d->lg, err, sizeof err);
+    if (!d->sy)
+        log_msg(d->lg, LOG_ERR, "platform sync cannot start: %s; records are kept until it can",
+                err);
+    else if (d->cfg->n_upstreams)
+        log_msg(d->lg, LOG_INFO, "platform sync: %zu upstream(s)", d->cfg->n_upstreams);
+}
+
 static void describe_start(const struct daemon *d, const char *what, char *buf, size_t len)
 {
     snprintf(buf, len, "%s: %zu lane(s), limit set %s, policy %s", what, d->cfg->n_lanes,
-             d->cfg->policy.limit_set == 1 ? "b" : "a", d->pl.policy_digest);
+             d->pl.policy.limit_set == 1 ? "b" : "a", d->pl.policy_digest);
 }
 
 static void reload(struct daemon *d)
@@ -178,18 +209,23 @@ static void reload(struct daemon *d)
                 d->cfg->state_dir);
         snprintf(next->state_dir, sizeof next->state_dir, "%s", d->cfg->state_dir);
     }
-    /* Passes waiting in lane threads are not acknowledged: devices present them again. */
+    /* Passes waiting in lane threads are not acknowledged: devices present them again.
+     * Uploads in flight are abandoned: their records are sent again (the platform
+     * answers DUPLICATE for any it stored). */
     lanes_stop(d->ln);
     d->ln = NULL;
+    sync_free(d->sy);
+    d->sy = NULL;
     if (d->cfg_owned)
         free(d->cfg);
     d->cfg = next;
     d->cfg_owned = true;
     enum alert_level alert = d->pl.alert;
     int64_t until = d->pl.alert_until_ms;
-    pipeline_init(&d->pl, d->cfg, d->st);
+    start_pipeline(d);
     d->pl.alert = alert;
     d->pl.alert_until_ms = until;
+    start_sync(d);
 
     char err[256], detail[256];
     if (start_lanes(d, err, sizeof err) < 0)
@@ -215,10 +251,39 @@ static bool handle_signals(struct daemon *d, int fd)
     return stop;
 }
 
+static void refresh_policy(struct daemon *d, int64_t t)
+{
+    int rc = pipeline_refresh_policy(&d->pl, t, &d->event_out);
+    if (rc == 1) {
+        log_msg(d->lg, LOG_NOTICE, "limit set now %s (policy %s)",
+                d->pl.policy.limit_set == 1 ? "b" : "a", d->pl.policy_digest);
+        emit(d, &d->event_out);
+    } else if (rc < 0) {
+        log_msg(d->lg, LOG_ERR, "policy settings: %s", store_errmsg(d->st));
+    }
+}
+
+static void write_status(struct daemon *d, bool running)
+{
+    struct sync_upstream_status *ups = NULL;
+    size_t n_ups = 0;
+    if (d->cfg->n_upstreams) {
+        ups = calloc(d->cfg->n_upstreams, sizeof *ups);
+        if (ups)
+            n_ups = sync_status(d->sy, ups, d->cfg->n_upstreams);
+    }
+    char err[256];
+    if (status_write(d->cfg, &d->stats, running ? d->ln : NULL, d->pl.alert, d->store_failing,
+                     running, ups, n_ups, err, sizeof err) < 0)
+        log_msg(d->lg, LOG_WARNING, "status file: %s", err);
+    free(ups);
+}
+
 static void periodic(struct daemon *d, int64_t t)
 {
     if (t >= d->next_alert_ms) {
         d->next_alert_ms = t + 1000;
+        refresh_policy(d, t);
         int rc = pipeline_refresh_alert(&d->pl, t, &d->event_out);
         if (rc == 1) {
             log_msg(d->lg, LOG_NOTICE, "heavy-pollution alert level now %s",
@@ -230,24 +295,35 @@ static void periodic(struct daemon *d, int64_t t)
     }
     if (t >= d->next_status_ms) {
         d->next_status_ms = t + d->cfg->status_interval_ms;
-        char err[256];
-        if (status_write(d->cfg, &d->stats, d->ln, d->pl.alert, d->store_failing, true, err,
-                         sizeof err) < 0)
-            log_msg(d->lg, LOG_WARNING, "status file: %s", err);
+        write_status(d, true);
     }
 }
+
+/* poll() waits on the lanes' eventfd, the signalfd and platform sync's sockets
+ * (after them, from SYNC_FD_BASE on); sync's timers shorten the wait. */
+#define SYNC_FD_BASE 2
 
 static int run_loop(struct daemon *d)
 {
     int sfd = d->opts->signal_fd;
+    struct pollfd pfd[SYNC_FD_BASE + SYNC_POLLFDS_MAX];
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = lanes_event_fd(d->ln), .events = POLLIN},
-                                {.fd = sfd, .events = POLLIN}};
-        int rc = poll(pfd, sfd >= 0 ? 2 : 1, 100);
+        pfd[0] = (struct pollfd){.fd = lanes_event_fd(d->ln), .events = POLLIN};
+        /* A negative fd is ignored by poll(): no signalfd, no entry. */
+        pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        size_t n_sync = sync_pollfds(d->sy, pfd + SYNC_FD_BASE, SYNC_POLLFDS_MAX);
+        int timeout = 100;
+        int sync_timeout = sync_timeout_ms(d->sy);
+        if (sync_timeout >= 0 && sync_timeout < timeout)
+            timeout = sync_timeout;
+        int rc = poll(pfd, SYNC_FD_BASE + n_sync, timeout);
         if (rc < 0 && errno != EINTR) {
             log_msg(d->lg, LOG_ERR, "poll: %s", strerror(errno));
             return 1;
         }
+        if (rc < 0)
+            for (size_t i = 0; i < SYNC_FD_BASE + n_sync; i++)
+                pfd[i].revents = 0;
         if (rc > 0 && (pfd[0].revents & POLLIN)) {
             uint64_t count;
             ssize_t r = read(pfd[0].fd, &count, sizeof count);
@@ -258,7 +334,11 @@ static int run_loop(struct daemon *d)
             return 0;
         if (d->opts->hooks.should_stop && d->opts->hooks.should_stop(d->opts->hooks.ud))
             return 0;
-        periodic(d, now_ms());
+        int64_t t = now_ms();
+        sync_handle(d->sy, pfd + SYNC_FD_BASE, n_sync, t);
+        if (sync_take_settings_changed(d->sy))
+            d->next_alert_ms = 0; /* the platform changed the alert level or limit set */
+        periodic(d, t);
     }
 }
 
@@ -284,7 +364,7 @@ int daemon_run(const struct daemon_opts *opts, const struct log *lg)
     }
     if (store_get_stats(d.st, &d.stats) < 0)
         log_msg(lg, LOG_WARNING, "store statistics: %s", store_errmsg(d.st));
-    pipeline_init(&d.pl, d.cfg, d.st);
+    start_pipeline(&d);
     /* Pick up the alert level quietly: the start event records it. */
     pipeline_refresh_alert(&d.pl, now_ms(), &d.event_out);
 
@@ -295,6 +375,7 @@ int daemon_run(const struct daemon_opts *opts, const struct log *lg)
             (unsigned long long)store_next_seq(d.st), alert_level_name(d.pl.alert));
 
     int rc = 1;
+    start_sync(&d);
     if (start_lanes(&d, err, sizeof err) < 0) {
         log_msg(lg, LOG_ERR, "lanes: %s", err);
     } else {
@@ -303,10 +384,12 @@ int daemon_run(const struct daemon_opts *opts, const struct log *lg)
         d.ln = NULL;
         /* Passes handed over during the stop were not acknowledged; the devices keep them. */
         record_event(&d, "stop", "stopped cleanly");
-        status_write(d.cfg, &d.stats, NULL, d.pl.alert, d.store_failing, false, err, sizeof err);
+        write_status(&d, false);
         log_msg(lg, LOG_NOTICE, "stopped; last record %llu",
                 (unsigned long long)(store_next_seq(d.st) - 1));
     }
+    /* Transfers in flight are abandoned; cursors moved only on acknowledgements. */
+    sync_free(d.sy);
     if (d.cfg_owned)
         free(d.cfg);
     free(d.batch);

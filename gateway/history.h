@@ -22,19 +22,24 @@ enum history_pollutant {
 #define HISTORY_MAX 32
 
 struct history_pass {
-    uint64_t seq;
+    uint64_t seq; /* the record's seq at the gateway that stored it */
     int64_t time_ms;
     uint32_t exceeded;   /* pollutant bits over the limit; 0 = judged clean */
-    char checkpoint[64]; /* where it was seen (other checkpoints come with platform sync) */
+    char checkpoint[64]; /* where it was seen */
+    /* A finding made at another checkpoint, pulled from the platform: it counts as a
+     * finding, but it is not one of this checkpoint's passes (a same-pollutant streak needs
+     * the clean passes in between too, which only the local records have). */
+    bool remote;
 };
 
 struct history {
-    /* Valid, judged passes of the plate since the window start, newest first,
-     * at most HISTORY_MAX of them. */
+    /* Valid, judged passes of the plate since the window start, and findings made at
+     * other checkpoints (remote set), newest first, at most HISTORY_MAX of them. */
     size_t n;
     struct history_pass pass[HISTORY_MAX];
-    uint32_t findings; /* over-standard passes in the window (all of them, not only n) */
-    bool stale;        /* some sources could not be consulted (set by platform sync) */
+    /* Over-standard passes in the window, local and remote (all of them, not only n). */
+    uint32_t findings;
+    bool stale; /* some sources could not be consulted (set by platform sync) */
 };
 
 const char *history_pollutant_name(uint32_t bit); /* "opacity", "NO", ... */

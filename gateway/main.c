@@ -24,6 +24,7 @@ static const struct {
     {"status", cmd_status, "show the running gateway's lane health"},
     {"registry", cmd_registry, "vehicle registry: import, set, show, rm, list"},
     {"alert", cmd_alert, "heavy-pollution alert level: set, show"},
+    {"sync", cmd_sync, "platform sync: status, rejects"},
 };
 
 static void usage(FILE *f)

@@ -7,12 +7,55 @@
 
 #include "registry.h"
 
+static void apply_limit_set(struct pipeline *p, const char *override)
+{
+    p->policy = p->cfg->policy;
+    p->limit_set_override[0] = '\0';
+    if (strcmp(override, "a") == 0 || strcmp(override, "b") == 0) {
+        p->policy.limit_set = override[0] == 'b' ? 1 : 0;
+        snprintf(p->limit_set_override, sizeof p->limit_set_override, "%s", override);
+    }
+    policy_config_digest(&p->policy, p->policy_digest);
+}
+
 void pipeline_init(struct pipeline *p, const struct config *cfg, store *st)
 {
     memset(p, 0, sizeof *p);
     p->cfg = cfg;
     p->st = st;
-    policy_config_digest(&cfg->policy, p->policy_digest);
+    char override[16] = "";
+    if (store_setting_get(st, POLICY_LIMIT_SET_KEY, override, sizeof override) != 1)
+        override[0] = '\0';
+    apply_limit_set(p, override);
+}
+
+int pipeline_refresh_policy(struct pipeline *p, int64_t now_ms, struct pipeline_out *out)
+{
+    char override[16];
+    int rc = store_setting_get(p->st, POLICY_LIMIT_SET_KEY, override, sizeof override);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 || (strcmp(override, "a") != 0 && strcmp(override, "b") != 0))
+        override[0] = '\0';
+    if (strcmp(override, p->limit_set_override) == 0)
+        return 0;
+    struct policy_config before = p->policy;
+    char before_override[sizeof p->limit_set_override], before_digest[65];
+    memcpy(before_override, p->limit_set_override, sizeof before_override);
+    memcpy(before_digest, p->policy_digest, sizeof before_digest);
+    apply_limit_set(p, override);
+    char detail[256];
+    snprintf(detail, sizeof detail, "limit set %s -> %s (%s), policy %s",
+             before.limit_set == 1 ? "b" : "a", p->policy.limit_set == 1 ? "b" : "a",
+             override[0] ? "set by the platform" : "the configuration's", p->policy_digest);
+    rc = pipeline_event(p, "policy", detail, now_ms, out);
+    if (rc < 0) {
+        p->policy = before; /* try again next time */
+        memcpy(p->limit_set_override, before_override, sizeof before_override);
+        memcpy(p->policy_digest, before_digest, sizeof before_digest);
+        return rc;
+    }
+    return 1;
 }
 
 int pipeline_pass(struct pipeline *p, const struct config_lane *lane,
@@ -30,22 +73,24 @@ int pipeline_pass(struct pipeline *p, const struct config_lane *lane,
             return STORE_ERR;
     }
     struct policy_vehicle vehicle;
-    policy_resolve_vehicle(&cfg->policy, m->plate, (int)m->plate_colour, found == 1 ? &reg : NULL,
+    policy_resolve_vehicle(&p->policy, m->plate, (int)m->plate_colour, found == 1 ? &reg : NULL,
                            &vehicle);
 
     struct history hist;
     memset(&hist, 0, sizeof hist);
-    int64_t window_start = policy_window_start(now_ms, cfg->policy.window_months);
+    int64_t window_start = policy_window_start(now_ms, p->policy.window_months);
     if (plate.valid) {
         int rc = store_history(p->st, plate.normalised, window_start, &hist);
         if (rc < 0)
             return rc;
     }
+    if (p->history_stale && p->history_stale(p->history_stale_ud))
+        hist.stale = true;
 
     struct policy_input in = {
         .m = m, .vehicle = &vehicle, .history = &hist, .now_ms = now_ms, .alert = p->alert};
     struct policy_verdict verdict;
-    policy_judge(&cfg->policy, &in, &verdict);
+    policy_judge(&p->policy, &in, &verdict);
 
     char profile[96];
     snprintf(profile, sizeof profile, "%s %s", lane->profile.name, lane->profile.version);

@@ -20,9 +20,18 @@
 struct pipeline {
     const struct config *cfg; /* not owned */
     store *st;                /* not owned */
-    char policy_digest[65];
-    enum alert_level alert; /* in force, as last recorded */
-    int64_t alert_until_ms; /* 0 = until changed */
+    /* cfg->policy with the platform's override of the limit set
+     * (POLICY_LIMIT_SET_KEY); what verdicts are judged by. */
+    struct policy_config policy;
+    char limit_set_override[4]; /* "a", "b", or "" = the configuration's */
+    char policy_digest[65];     /* of policy, the effective settings */
+    enum alert_level alert;     /* in force, as last recorded */
+    int64_t alert_until_ms;     /* 0 = until changed */
+    /* Set by the daemon after pipeline_init (platform sync): true while findings
+     * made at other checkpoints may be missing, so verdicts say their history
+     * is stale. NULL = never stale. */
+    bool (*history_stale)(void *ud);
+    void *history_stale_ud;
 };
 
 struct pipeline_out {
@@ -36,6 +45,7 @@ struct pipeline_out {
     uint8_t record[RECORD_MAX]; /* the packed record exactly as stored */
 };
 
+/* Reads POLICY_LIMIT_SET_KEY from the store (a read failure keeps the configuration's). */
 void pipeline_init(struct pipeline *p, const struct config *cfg, store *st);
 
 /* Judge and append one pass. 0, or a store_rc with store_errmsg() set. */
@@ -53,8 +63,18 @@ int pipeline_event(struct pipeline *p, const char *kind, const char *detail, int
  */
 int pipeline_refresh_alert(struct pipeline *p, int64_t now_ms, struct pipeline_out *out);
 
+/*
+ * Bring the limit set in line with POLICY_LIMIT_SET_KEY (written by platform
+ * sync). When it changed, the effective policy digest changes too and a
+ * "policy" event naming both is appended.
+ * 0 unchanged, 1 changed (event appended, durable), <0 store error.
+ */
+int pipeline_refresh_policy(struct pipeline *p, int64_t now_ms, struct pipeline_out *out);
+
 /* Settings keys shared with `rsgw alert`. */
 #define ALERT_LEVEL_KEY "alert.level"
 #define ALERT_UNTIL_KEY "alert.until_ms"
+/* The platform's limit set override: "a", "b", or "" / absent = the configuration's. */
+#define POLICY_LIMIT_SET_KEY "policy.limit_set"
 
 #endif

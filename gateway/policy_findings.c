@@ -7,6 +7,7 @@
 #include "policy_internal.h"
 
 #include <stdio.h>
+#include <time.h>
 
 static const uint32_t pollutant_bits[] = {POLLUTANT_OPACITY, POLLUTANT_NO, POLLUTANT_RINGELMANN,
                                           POLLUTANT_CO, POLLUTANT_HC};
@@ -27,9 +28,14 @@ static void apply_out_of_area(struct judge_ctx *c)
 {
     size_t n = passes_in_window(c);
     uint32_t earlier = 0;
-    for (size_t i = 0; i < n; i++)
-        if (c->hist->pass[i].exceeded)
+    const struct history_pass *latest = NULL; /* the most recent earlier finding, anywhere */
+    for (size_t i = 0; i < n; i++) {
+        if (c->hist->pass[i].exceeded) {
             earlier++;
+            if (!latest)
+                latest = &c->hist->pass[i];
+        }
+    }
     /* findings counts every over-standard pass of the window, also those not in pass[] */
     if (c->hist->findings > earlier)
         earlier = c->hist->findings;
@@ -46,11 +52,23 @@ static void apply_out_of_area(struct judge_ctx *c)
     policy_hit_limit(h, 2);
     policy_hit_clause(
         h, "local rule, seed 000 line 243: 首次发现予以警告，第二次发现予以劝返并依法处罚");
-    policy_hit_text(
-        h,
-        "out-of-area diesel truck (%s): finding %u since %s (%u earlier, any pollutant, "
-        "any checkpoint): %s ([policy] out_of_area_%s)",
-        c->v->plate.region, number, c->window_date, earlier, acts, second ? "second" : "first");
+    char where[128] = "";
+    if (latest) {
+        /* Evidence names the earlier finding the officer can be asked about. */
+        time_t t = (time_t)(latest->time_ms / 1000);
+        struct tm tm;
+        char day[32];
+        localtime_r(&t, &tm);
+        strftime(day, sizeof day, "%Y-%m-%d %H:%M", &tm);
+        snprintf(where, sizeof where, "; latest earlier finding %s at %s%s", day,
+                 latest->checkpoint[0] ? latest->checkpoint : "this checkpoint",
+                 latest->remote ? " (via the platform)" : "");
+    }
+    policy_hit_text(h,
+                    "out-of-area diesel truck (%s): finding %u since %s (%u earlier, any "
+                    "pollutant, any checkpoint%s): %s ([policy] out_of_area_%s)",
+                    c->v->plate.region, number, c->window_date, earlier, where, acts,
+                    second ? "second" : "first");
     c->out->finding_number = number;
     c->out->actions |= actions;
 }
@@ -63,9 +81,16 @@ static void apply_consecutive(struct judge_ctx *c)
         uint32_t bit = pollutant_bits[b];
         if (!(c->out->exceeded & bit))
             continue;
+        /* Only this checkpoint's own passes: a streak needs the clean passes in between,
+         * and findings pulled from elsewhere come without them. */
         uint32_t streak = 1;
-        for (size_t i = 0; i < n && (c->hist->pass[i].exceeded & bit); i++)
+        for (size_t i = 0; i < n; i++) {
+            if (c->hist->pass[i].remote)
+                continue;
+            if (!(c->hist->pass[i].exceeded & bit))
+                break;
             streak++;
+        }
         if (streak > best) {
             best = streak;
             best_bit = bit;

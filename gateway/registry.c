@@ -298,13 +298,45 @@ static void read_row(sqlite3_stmt *st, struct registry_vehicle *v)
     column_copy(st, 8, v->source, sizeof v->source);
 }
 
-int registry_get(store *s, const char *plate, struct registry_vehicle *out)
+/* The platform's exemption of a normalised plate: 1 valid at now_ms, 0 none, <0 error. */
+static int platform_exemption(store *s, const char *key, int64_t now_ms,
+                              enum vehicle_exemption *out)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_PLATFORM_EXEMPTION);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW) {
+        int64_t until = sqlite3_column_int64(st, 1);
+        int e = sqlite3_column_int(st, 0);
+        if ((until == 0 || until > now_ms) && e >= EXEMPT_NONE && e <= EXEMPT_ENFORCEMENT) {
+            *out = (enum vehicle_exemption)e;
+            ret = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        ret = store_fail_sqlite(s, rc, "registry: look up a platform exemption");
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
+int registry_platform_exemption(store *s, const char *plate, int64_t now_ms,
+                                enum vehicle_exemption *out)
 {
     if (!s || !out)
         return STORE_EINVAL;
-    char key[sizeof out->plate], why[128];
+    *out = EXEMPT_NONE;
+    char key[48], why[128];
     if (registry_normalise_plate(plate, key, sizeof key, why, sizeof why) != 0)
         return store_fail(s, STORE_EINVAL, "registry: %s", why);
+    return platform_exemption(s, key, now_ms, out);
+}
+
+/* The registry's own row, without the platform's exemption. */
+static int own_row(store *s, const char *key, struct registry_vehicle *out)
+{
     sqlite3_stmt *st = store_stmt(s, ST_VEHICLE_GET);
     if (!st)
         return STORE_ERR;
@@ -319,6 +351,35 @@ int registry_get(store *s, const char *plate, struct registry_vehicle *out)
     }
     sqlite3_reset(st);
     return ret;
+}
+
+static int get(store *s, const char *plate, struct registry_vehicle *out, bool overlay)
+{
+    if (!s || !out)
+        return STORE_EINVAL;
+    char key[sizeof out->plate], why[128];
+    if (registry_normalise_plate(plate, key, sizeof key, why, sizeof why) != 0)
+        return store_fail(s, STORE_EINVAL, "registry: %s", why);
+    int ret = own_row(s, key, out);
+    if (ret == 1 && overlay) {
+        enum vehicle_exemption e;
+        int rc = platform_exemption(s, key, registry_now_ms(), &e);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            out->exemption = e;
+    }
+    return ret;
+}
+
+int registry_get(store *s, const char *plate, struct registry_vehicle *out)
+{
+    return get(s, plate, out, true);
+}
+
+int registry_get_own(store *s, const char *plate, struct registry_vehicle *out)
+{
+    return get(s, plate, out, false);
 }
 
 static int check_vehicle(store *s, const struct registry_vehicle *v)

@@ -9,12 +9,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 #include "vehicle.h"
 
-/* 1 found, 0 not found, <0 error (store_errmsg). plate is normalised first. */
+/* 1 found, 0 not found, <0 error (store_errmsg). plate is normalised first.
+ * found means the plate is in the registry; its exemption is then the platform's when the
+ * platform lists the plate with an exemption valid now (wall clock), whatever the registry
+ * says (store_platform_exemptions_set() in store_sync.h), else the registry's own. A plate
+ * only the platform lists is not found here: see registry_platform_exemption(). */
 int registry_get(store *s, const char *plate, struct registry_vehicle *out);
+/* The registry's own entry, without the platform's exemption: what an edit starts from
+ * (get, change, put), so that the platform's exemption is not copied into the registry. */
+int registry_get_own(store *s, const char *plate, struct registry_vehicle *out);
+/* The platform's exemption for plate valid at now_ms (valid_until_ms 0 or after now_ms):
+ * 1 and *out set, 0 none (*out = EXEMPT_NONE), <0 error. For plates that are not in the
+ * registry (registry_get() already applies it to those that are). */
+int registry_platform_exemption(store *s, const char *plate, int64_t now_ms,
+                                enum vehicle_exemption *out);
 int registry_put(store *s, const struct registry_vehicle *v);
 /* 1 deleted, 0 was not there, <0 error. */
 int registry_delete(store *s, const char *plate);

@@ -50,6 +50,53 @@ static void format_age(int64_t now, int64_t then, char *buf, size_t len)
         snprintf(buf, len, "%lldmin ago", (long long)((now - then) / 60000));
 }
 
+static void upstream_json(struct json *j, const struct sync_upstream_status *u)
+{
+    json_object_begin(j, NULL);
+    json_string(j, "name", u->name);
+    json_string(j, "url", u->url);
+    json_int(j, "last_success_ms", u->last_success_ms);
+    json_string(j, "last_error", u->last_error[0] ? u->last_error : NULL);
+    json_int(j, "last_error_ms", u->last_error_ms);
+    json_uint(j, "delivered_seq", u->delivered_seq);
+    json_uint(j, "backlog", u->backlog);
+    json_uint(j, "oldest_seq", u->oldest_seq);
+    json_int(j, "oldest_time_ms", u->oldest_time_ms);
+    json_uint(j, "rejected", u->rejected);
+    json_bool(j, "in_flight", u->in_flight);
+    json_uint(j, "in_flight_records", u->in_flight_records);
+    json_uint(j, "bytes_per_s", u->bytes_per_s);
+    json_uint(j, "connections", u->connections);
+    json_int(j, "last_findings_ms", u->last_findings_ms);
+    json_int(j, "last_policy_ms", u->last_policy_ms);
+    json_int(j, "last_registry_ms", u->last_registry_ms);
+    json_bool(j, "findings_stale", u->findings_stale);
+    json_object_end(j);
+}
+
+static void format_age(int64_t now, int64_t then, char *buf, size_t len);
+
+static void upstreams_text(FILE *f, const struct sync_upstream_status *ups, size_t n, int64_t now)
+{
+    if (!n)
+        return;
+    fprintf(f, "\n%-10s %-12s %9s %-12s %8s %9s  %s\n", "UPSTREAM", "LAST SUCCESS", "BACKLOG",
+            "OLDEST", "REJECTED", "BYTES/S", "LAST ERROR");
+    for (size_t i = 0; i < n; i++) {
+        const struct sync_upstream_status *u = &ups[i];
+        char ok[24], oldest[24];
+        format_age(now, u->last_success_ms, ok, sizeof ok);
+        if (u->backlog)
+            format_age(now, u->oldest_time_ms, oldest, sizeof oldest);
+        else
+            snprintf(oldest, sizeof oldest, "-");
+        fprintf(f, "%-10s %-12s %9llu %-12s %8llu %9llu  %s%s\n", u->name, ok,
+                (unsigned long long)u->backlog, oldest, (unsigned long long)u->rejected,
+                (unsigned long long)u->bytes_per_s, u->last_error[0] ? u->last_error : "-",
+                u->findings_stale ? " [findings stale]" : "");
+    }
+}
+
 /* The same snapshot for people: what `rsgw status` prints. */
 static void write_text(FILE *f, const struct config *cfg, lanes *ln, enum alert_level alert,
                        bool store_failing, bool running, const struct store_stats *stats,
@@ -110,6 +157,8 @@ static int replace_file(const char *path, char *err, size_t errlen, void (*fill)
 struct snapshot {
     const struct config *cfg;
     lanes *ln;
+    const struct sync_upstream_status *ups;
+    size_t n_ups;
     enum alert_level alert;
     bool store_failing, running, have_stats;
     struct store_stats stats;
@@ -121,6 +170,7 @@ static void fill_text(FILE *f, void *ud)
     struct snapshot *s = ud;
     write_text(f, s->cfg, s->ln, s->alert, s->store_failing, s->running,
                s->have_stats ? &s->stats : NULL, s->now);
+    upstreams_text(f, s->ups, s->n_ups, s->now);
 }
 
 static void fill_json(FILE *f, void *ud)
@@ -153,12 +203,17 @@ static void fill_json(FILE *f, void *ud)
         lane_json(&j, &cfg->lanes[i], s->ln ? &h : NULL);
     }
     json_array_end(&j);
+    json_array_begin(&j, "upstreams");
+    for (size_t i = 0; i < s->n_ups; i++)
+        upstream_json(&j, &s->ups[i]);
+    json_array_end(&j);
     json_object_end(&j);
     json_finish(&j);
 }
 
 int status_write(const struct config *cfg, const struct store_stats *stats, lanes *ln,
-                 enum alert_level alert, bool store_failing, bool running, char *err, size_t errlen)
+                 enum alert_level alert, bool store_failing, bool running,
+                 const struct sync_upstream_status *ups, size_t n_ups, char *err, size_t errlen)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -167,6 +222,8 @@ int status_write(const struct config *cfg, const struct store_stats *stats, lane
                             .alert = alert,
                             .store_failing = store_failing,
                             .running = running,
+                            .ups = ups,
+                            .n_ups = n_ups,
                             .now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000};
     snap.have_stats = stats != NULL;
     if (stats)
@@ -177,5 +234,8 @@ int status_write(const struct config *cfg, const struct store_stats *stats, lane
         return -1;
     size_t n = strlen(path);
     snprintf(path + n - 4, sizeof path - (n - 4), "txt");
-    return replace_file(path, err, errlen, fill_text, &snap);
+    if (replace_file(path, err, errlen, fill_text, &snap) < 0)
+        return -1;
+    config_sync_state_path(cfg, path, sizeof path);
+    return sync_state_write(path, ups, n_ups, running, err, errlen);
 }

@@ -41,6 +41,21 @@ static const char *const stmt_sql[ST_COUNT] = {
         "gross_weight_kg = excluded.gross_weight_kg, class = excluded.class, vin = excluded.vin, "
         "exemption = excluded.exemption, updated_ms = excluded.updated_ms, source = excluded.source",
     [ST_VEHICLE_DELETE] = "DELETE FROM vehicles WHERE plate = ?1",
+    /* A local finding at the same plate and millisecond is the same pass come back from the
+     * platform (this gateway's own findings): it counts once. */
+    [ST_REMOTE_HISTORY] =
+        "SELECT seq, time_ms, exceeded, checkpoint FROM remote_findings AS f "
+        "WHERE plate = ?1 AND time_ms >= ?2 AND NOT EXISTS (SELECT 1 FROM records AS r "
+        "WHERE r.plate = f.plate AND r.finding = 1 AND r.time_ms = f.time_ms) "
+        "ORDER BY time_ms DESC, rowid DESC LIMIT ?3",
+    [ST_REMOTE_FINDINGS] =
+        "SELECT count(*) FROM remote_findings AS f WHERE plate = ?1 AND time_ms >= ?2 AND NOT "
+        "EXISTS (SELECT 1 FROM records AS r WHERE r.plate = f.plate AND r.finding = 1 AND "
+        "r.time_ms = f.time_ms)",
+    [ST_BASE] = "SELECT seq, prev_hash FROM chain_base WHERE id = 1",
+    [ST_PLATFORM_EXEMPTION] =
+        "SELECT exemption, valid_until_ms FROM platform_exemptions WHERE plate = ?1",
+    [ST_UPSTREAM_CURSOR] = "SELECT seq FROM upstream_cursors WHERE upstream = ?1",
 };
 
 int store_fail(store *s, int rc, const char *fmt, ...)
@@ -170,6 +185,78 @@ int store_write_failed(store *s, int rc)
     if (s->in_txn && sqlite3_get_autocommit(s->db))
         store_abandon(s); /* SQLite rolled the whole group back itself (I/O error, disk full) */
     return rc;
+}
+
+int store_write_begin(store *s, const char *what)
+{
+    int rc = store_require_write(s, what);
+    if (rc != STORE_OK)
+        return rc;
+    if (s->in_txn)
+        return store_fail(s, STORE_EINVAL, "%s: %s: a group commit is open; commit it first",
+                          s->path, what);
+    int src = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (src != SQLITE_OK)
+        return store_fail_sqlite(s, src, what);
+    return STORE_OK;
+}
+
+int store_write_abort(store *s, int rc)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int store_write_commit(store *s, const char *what)
+{
+    int src = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (src != SQLITE_OK)
+        return store_write_abort(s, store_fail_sqlite(s, src, what));
+    return STORE_OK;
+}
+
+int store_chain_base(store *s, uint64_t *seq, uint8_t prev_hash[STORE_HASH_LEN])
+{
+    sqlite3_stmt *st = store_stmt(s, ST_BASE);
+    if (!st)
+        return STORE_ERR;
+    int rc = sqlite3_step(st);
+    int ret = STORE_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) >= 1 &&
+        sqlite3_column_bytes(st, 1) == STORE_HASH_LEN && sqlite3_column_blob(st, 1)) {
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+        memcpy(prev_hash, sqlite3_column_blob(st, 1), STORE_HASH_LEN);
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        ret = store_fail(s, STORE_ECORRUPT,
+                         "%s: the chain base row is missing or damaged (the store was edited); "
+                         "run `rsgw verify`",
+                         s->path);
+    } else {
+        ret = store_fail_sqlite(s, rc, "read the chain base");
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
+int store_chain_head_seq(store *s, uint64_t *seq)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_CHAIN);
+    if (!st)
+        return STORE_ERR;
+    int rc = sqlite3_step(st);
+    int ret = STORE_OK;
+    if (rc == SQLITE_ROW)
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        ret = store_fail(s, STORE_ECORRUPT,
+                         "%s: the chain head row is missing (the store was edited); run "
+                         "`rsgw verify`",
+                         s->path);
+    else
+        ret = store_fail_sqlite(s, rc, "read the chain head");
+    sqlite3_reset(st);
+    return ret;
 }
 
 int store_load_head(store *s)

@@ -31,8 +31,16 @@
  * elsewhere: the platform's copy of the records, or a (seq, hash) from
  * store_head_hash() logged or sent off the box.
  *
+ * Retention (store_prune() in store_sync.h) removes delivered old records from
+ * the front; the chain base (the lowest seq held and the hash of the record
+ * before it, 32 zero bytes at 1) anchors the rest, and store_verify() checks
+ * from there. Records are deleted only below the base, in the transaction that
+ * moves it.
+ *
  * Schema (PRAGMA user_version, migrations in store_schema.c): records,
- * chain, settings, vehicles; append-only triggers on records and chain stop
+ * chain, settings, vehicles; from version 3 chain_base and the platform sync
+ * tables (upstream_cursors, upstream_rejects, remote_findings, remote_cursors,
+ * platform_exemptions). Triggers on records, chain and chain_base stop
  * accidents, not attackers (store_verify() does not rely on them).
  */
 #ifndef STORE_H
@@ -99,7 +107,10 @@ int store_append(store *s, const uint8_t *payload, size_t len, uint8_t hash_out[
 /* ---- queries ---- */
 
 /* Valid judged passes of plate with time_ms >= since_ms, newest first. plate is compared
- * as stored (the record's vehicle.plate, else measurement.plate): pass it normalised. */
+ * as stored (the record's vehicle.plate, else measurement.plate): pass it normalised.
+ * Findings made at other checkpoints (store_remote_findings_add()) are listed among them
+ * with remote set, and counted in findings; one that matches a local finding (same plate
+ * and time_ms) is this gateway's own come back, and counts once. */
 int store_history(store *s, const char *plate, int64_t since_ms, struct history *out);
 
 /* Last stored pass of a device, for exactly-once reading across restarts. */
@@ -132,12 +143,14 @@ struct store_verify_result {
     uint64_t first_bad_seq; /* 0 when ok */
     char reason[256];       /* e.g. "record 42: hash mismatch (payload or hash edited)" */
 };
-/* Walks every record in seq order in one read snapshot and stops at the first broken one:
- * a missing seq, a payload that does not decode or carries another seq, a hash that does
- * not follow from the previous one, a column that disagrees with its payload, or a chain
- * head that is not the newest record. Returns 0 when the walk ran (out->ok says whether
- * the chain holds), <0 when it could not read the store. progress (may be NULL) is called
- * every 10000 records and at the end, total being the newest seq. */
+/* Walks every record from the chain base in seq order in one read snapshot and stops at
+ * the first broken one: a missing seq, a record below the base, a payload that does not
+ * decode or carries another seq, a hash that does not follow from the previous one (for
+ * the base's record: from the base's anchor), a column that disagrees with its payload,
+ * or a chain head that is not the newest record. Returns 0 when the walk ran (out->ok says
+ * whether the chain holds), <0 when it could not read the store. progress (may be NULL)
+ * is called every 10000 records and at the end, total being the number of records from
+ * the base to the newest (the newest seq while nothing was pruned). */
 typedef void (*store_progress_fn)(void *ud, uint64_t done, uint64_t total);
 int store_verify(store *s, struct store_verify_result *out, store_progress_fn progress, void *ud);
 

@@ -33,6 +33,11 @@ enum store_stmt_id {
     ST_VEHICLE_GET,
     ST_VEHICLE_PUT,
     ST_VEHICLE_DELETE,
+    ST_REMOTE_HISTORY,
+    ST_REMOTE_FINDINGS,
+    ST_BASE,
+    ST_PLATFORM_EXEMPTION,
+    ST_UPSTREAM_CURSOR,
     ST_COUNT
 };
 
@@ -107,6 +112,19 @@ void store_abandon(store *s);
 
 /* Reload next seq and head hash from the database. */
 int store_load_head(store *s);
+
+/* A write of its own (platform sync, retention): STORE_EINVAL on a read-only store or
+ * while a group commit is open, else BEGIN IMMEDIATE. */
+int store_write_begin(store *s, const char *what);
+/* COMMIT (the durability point); on failure the transaction is rolled back. */
+int store_write_commit(store *s, const char *what);
+/* Roll back what store_write_begin() opened and return rc (the message is kept). */
+int store_write_abort(store *s, int rc);
+
+/* The chain base: the lowest seq held and the hash of the record before it (zeros at 1). */
+int store_chain_base(store *s, uint64_t *seq, uint8_t prev_hash[STORE_HASH_LEN]);
+/* The chain head's seq (0 for an empty store). */
+int store_chain_head_seq(store *s, uint64_t *seq);
 
 /* Schema (store_schema.c). */
 int store_schema_latest(void);

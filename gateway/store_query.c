@@ -17,6 +17,49 @@ static void copy_utf8(char *dst, size_t cap, const char *src, size_t len)
     dst[len] = '\0';
 }
 
+/* Rows (seq, time_ms, exceeded, checkpoint) of a prepared history query into out[]. */
+static int read_passes(store *s, sqlite3_stmt *st, const char *plate, int64_t since_ms, bool remote,
+                       struct history_pass *out, size_t *n)
+{
+    sqlite3_bind_text(st, 1, plate, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since_ms);
+    sqlite3_bind_int(st, 3, HISTORY_MAX);
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < HISTORY_MAX) {
+        struct history_pass *p = &out[(*n)++];
+        memset(p, 0, sizeof *p);
+        p->seq = (uint64_t)sqlite3_column_int64(st, 0);
+        p->time_ms = sqlite3_column_int64(st, 1);
+        p->exceeded = (uint32_t)sqlite3_column_int64(st, 2);
+        const char *cp = (const char *)sqlite3_column_text(st, 3);
+        if (cp)
+            copy_utf8(p->checkpoint, sizeof p->checkpoint, cp, (size_t)sqlite3_column_bytes(st, 3));
+        p->remote = remote;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return store_fail_sqlite(s, rc, "read a plate's history");
+    return STORE_OK;
+}
+
+static int count_findings(store *s, enum store_stmt_id id, const char *plate, int64_t since_ms,
+                          uint32_t *out)
+{
+    sqlite3_stmt *st = store_stmt(s, id);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, plate, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since_ms);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = (uint32_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return store_fail_sqlite(s, rc, "count a plate's findings");
+    return STORE_OK;
+}
+
 int store_history(store *s, const char *plate, int64_t since_ms, struct history *out)
 {
     if (!s || !out)
@@ -24,41 +67,29 @@ int store_history(store *s, const char *plate, int64_t since_ms, struct history 
     memset(out, 0, sizeof *out);
     if (!plate || !*plate)
         return store_fail(s, STORE_EINVAL, "%s: history: no plate", s->path);
+    /* Local passes and remote findings, each newest first and at most HISTORY_MAX, merged. */
+    struct history_pass local[HISTORY_MAX], remote[HISTORY_MAX];
+    size_t n_local = 0, n_remote = 0;
+    uint32_t local_findings = 0, remote_findings = 0;
     sqlite3_stmt *st = store_stmt(s, ST_HISTORY);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, plate, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, since_ms);
-    sqlite3_bind_int(st, 3, HISTORY_MAX);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < HISTORY_MAX) {
-        struct history_pass *p = &out->pass[out->n++];
-        p->seq = (uint64_t)sqlite3_column_int64(st, 0);
-        p->time_ms = sqlite3_column_int64(st, 1);
-        p->exceeded = (uint32_t)sqlite3_column_int64(st, 2);
-        const char *cp = (const char *)sqlite3_column_text(st, 3);
-        if (cp)
-            copy_utf8(p->checkpoint, sizeof p->checkpoint, cp, (size_t)sqlite3_column_bytes(st, 3));
+    int rc = st ? read_passes(s, st, plate, since_ms, false, local, &n_local) : STORE_ERR;
+    if (rc == STORE_OK) {
+        st = store_stmt(s, ST_REMOTE_HISTORY);
+        rc = st ? read_passes(s, st, plate, since_ms, true, remote, &n_remote) : STORE_ERR;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        memset(out, 0, sizeof *out);
-        return store_fail_sqlite(s, rc, "read a plate's history");
+    if (rc == STORE_OK)
+        rc = count_findings(s, ST_FINDINGS, plate, since_ms, &local_findings);
+    if (rc == STORE_OK)
+        rc = count_findings(s, ST_REMOTE_FINDINGS, plate, since_ms, &remote_findings);
+    if (rc != STORE_OK)
+        return rc;
+    size_t i = 0, j = 0;
+    while (out->n < HISTORY_MAX && (i < n_local || j < n_remote)) {
+        /* At the same millisecond the local pass goes first. */
+        bool take_local = j == n_remote || (i < n_local && local[i].time_ms >= remote[j].time_ms);
+        out->pass[out->n++] = take_local ? local[i++] : remote[j++];
     }
-
-    st = store_stmt(s, ST_FINDINGS);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, plate, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, since_ms);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        out->findings = (uint32_t)sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW) {
-        memset(out, 0, sizeof *out);
-        return store_fail_sqlite(s, rc, "count a plate's findings");
-    }
+    out->findings = local_findings + remote_findings;
     return STORE_OK;
 }
 

@@ -79,6 +79,72 @@ static const struct migration migrations[] = {
         " SELECT RAISE(ABORT, 'the chain head cannot be deleted');"
         " END;",
     },
+    {
+        "platform sync: cursors, rejects, remote findings, exemptions, chain base",
+        /* Per upstream: every record up to seq is final there. */
+        "CREATE TABLE upstream_cursors ("
+        " upstream TEXT PRIMARY KEY,"
+        " seq INTEGER NOT NULL CHECK (seq >= 0),"
+        " updated_ms INTEGER NOT NULL);"
+        /* final = 1: rejected for good (listed, counted); final = 0: asked to be sent
+         * again (attempts counts the requests), removed once the cursor passes it. */
+        "CREATE TABLE upstream_rejects ("
+        " upstream TEXT NOT NULL,"
+        " seq INTEGER NOT NULL,"
+        " reason TEXT NOT NULL,"
+        " time_ms INTEGER NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " final INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (upstream, seq));"
+        "CREATE TABLE remote_findings ("
+        " gateway_id TEXT NOT NULL,"
+        " seq INTEGER NOT NULL,"
+        " plate TEXT NOT NULL,"
+        " time_ms INTEGER NOT NULL,"
+        " checkpoint TEXT NOT NULL,"
+        " exceeded INTEGER NOT NULL,"
+        " upstream TEXT NOT NULL,"
+        " received_ms INTEGER NOT NULL,"
+        " UNIQUE (gateway_id, seq));"
+        "CREATE INDEX remote_findings_by_plate ON remote_findings(plate, time_ms);"
+        "CREATE TABLE remote_cursors ("
+        " upstream TEXT PRIMARY KEY,"
+        " cursor TEXT NOT NULL,"
+        " updated_ms INTEGER NOT NULL);"
+        "CREATE TABLE platform_exemptions ("
+        " plate TEXT PRIMARY KEY,"
+        " exemption INTEGER NOT NULL,"
+        " valid_until_ms INTEGER NOT NULL,"
+        " updated_ms INTEGER NOT NULL);"
+        /* The lowest record still held and the hash of the one before it (zeros while
+         * nothing was pruned): store_verify() starts there. */
+        "CREATE TABLE chain_base ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " seq INTEGER NOT NULL CHECK (seq >= 1),"
+        " prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32));"
+        "INSERT INTO chain_base(id, seq, prev_hash) VALUES (1, 1, zeroblob(32));"
+        /* Deleting is allowed below the chain base only, and the base moves only forward,
+         * onto the hash of the record before it and never past the chain head: store_prune()
+         * moves it and deletes the records below it in one transaction. A stray DELETE
+         * meets records at or above the base and is refused; a missing base row refuses
+         * every delete. */
+        "DROP TRIGGER records_append_only_delete;"
+        "CREATE TRIGGER records_append_only_delete BEFORE DELETE ON records"
+        " WHEN OLD.seq >= coalesce((SELECT seq FROM chain_base WHERE id = 1), 0) BEGIN"
+        " SELECT RAISE(ABORT, 'records are append-only: a stored record cannot be deleted"
+        " (retention removes only records below the chain base)');"
+        " END;"
+        "CREATE TRIGGER chain_base_forward_only BEFORE UPDATE ON chain_base"
+        " WHEN NEW.id IS NOT OLD.id OR NEW.seq <= OLD.seq"
+        " OR NEW.seq > (SELECT seq FROM chain WHERE id = 1)"
+        " OR NEW.prev_hash IS NOT (SELECT hash FROM records WHERE seq = NEW.seq - 1) BEGIN"
+        " SELECT RAISE(ABORT, 'the chain base only moves forward, onto the hash of the record"
+        " before it');"
+        " END;"
+        "CREATE TRIGGER chain_base_kept BEFORE DELETE ON chain_base BEGIN"
+        " SELECT RAISE(ABORT, 'the chain base cannot be deleted');"
+        " END;",
+    },
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -95,17 +95,32 @@ static const char *column_mismatch(sqlite3_stmt *st, const struct store_derived 
     return NULL;
 }
 
+/* The first record is not the chain base. */
+static int bad_start(struct store_verify_result *out, uint64_t seq, uint64_t base)
+{
+    if (seq < base)
+        return broken(out, seq,
+                      "record %llu: still present below the chain base (%llu): the chain base was "
+                      "moved without pruning the records before it (the store was edited)",
+                      (unsigned long long)seq, (unsigned long long)base);
+    if (base == 1)
+        return broken(out, 1,
+                      "record 1 is missing: the records start at %llu (records were deleted)",
+                      (unsigned long long)seq);
+    return broken(out, base,
+                  "record %llu is missing: the records start at %llu but the chain base (after "
+                  "pruning) is %llu (records were deleted without moving the base)",
+                  (unsigned long long)base, (unsigned long long)seq, (unsigned long long)base);
+}
+
 /* 0 = record fine, 1 = broken (out filled). */
-static int check_record(store *s, sqlite3_stmt *st, uint64_t expect, uint8_t prev[STORE_HASH_LEN],
-                        struct store_verify_result *out, int *err)
+static int check_record(store *s, sqlite3_stmt *st, uint64_t expect, uint64_t base,
+                        uint8_t prev[STORE_HASH_LEN], struct store_verify_result *out, int *err)
 {
     uint64_t seq = (uint64_t)sqlite3_column_int64(st, COL_SEQ);
     if (seq != expect) {
-        if (expect == 1)
-            return broken(out, 1,
-                          "record 1 is missing: the records start at %llu (records were "
-                          "deleted)",
-                          (unsigned long long)seq);
+        if (expect == base)
+            return bad_start(out, seq, base);
         return broken(out, expect,
                       "record %llu is missing: record %llu follows record %llu (a record was "
                       "deleted)",
@@ -141,7 +156,9 @@ static int check_record(store *s, sqlite3_stmt *st, uint64_t expect, uint8_t pre
                      "record %llu: hash mismatch: its payload or hash was changed after it was "
                      "written%s",
                      (unsigned long long)seq,
-                     seq > 1 ? " (or record before it was rewritten with a new hash)" : "");
+                     seq == base && base > 1
+                         ? " (or the chain base's anchor was edited)"
+                         : (seq > 1 ? " (or record before it was rewritten with a new hash)" : ""));
     }
     const char *col = bad ? NULL : column_mismatch(st, &d);
     if (col)
@@ -212,16 +229,26 @@ static uint64_t newest_seq(store *s)
 
 static int walk(store *s, struct store_verify_result *out, store_progress_fn progress, void *ud)
 {
-    uint64_t total = newest_seq(s);
+    /* The chain is checked from its base: records before it were pruned, and the base keeps
+     * the hash of the last of them as the anchor. */
+    uint8_t prev[STORE_HASH_LEN] = {0};
+    uint64_t base = 1;
+    int err = store_chain_base(s, &base, prev);
+    if (err == STORE_ECORRUPT) {
+        broken(out, 1, "the chain base row is missing or damaged: the store was edited");
+        return STORE_OK;
+    }
+    if (err != STORE_OK)
+        return err;
+    uint64_t newest = newest_seq(s);
+    uint64_t total = newest >= base ? newest - base + 1 : 0;
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, walk_sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_fail_sqlite(s, rc, "verify");
-    uint8_t prev[STORE_HASH_LEN] = {0};
-    uint64_t expect = 1;
-    int err = STORE_OK;
+    uint64_t expect = base;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (check_record(s, st, expect, prev, out, &err))
+        if (check_record(s, st, expect, base, prev, out, &err))
             break;
         out->checked++;
         expect++;
@@ -236,6 +263,12 @@ static int walk(store *s, struct store_verify_result *out, store_progress_fn pro
     sqlite3_finalize(st);
     if (err != STORE_OK)
         return err;
+    /* Retention always keeps the newest record, so a pruned store is never empty. */
+    if (out->ok && out->checked == 0 && base > 1)
+        broken(out, base,
+               "record %llu is missing: no record is held from the chain base %llu on (records "
+               "were deleted)",
+               (unsigned long long)base, (unsigned long long)base);
     if (out->ok)
         err = check_head(s, expect - 1, prev, out);
     if (err == STORE_OK && progress)

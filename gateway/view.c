@@ -47,6 +47,12 @@ int view_text_width(const char *utf8)
     return w;
 }
 
+/* Optional strings of a damaged or older record may be absent. */
+static const char *str(const char *s)
+{
+    return s ? s : "";
+}
+
 static void put_padded(FILE *f, const char *s, int width)
 {
     fputs(s, f);
@@ -240,7 +246,7 @@ void view_record_detail(FILE *f, const struct view_opts *o, const Rsgw__V1__Reco
         fputc('\n', f);
     }
     if (r->body_case == RSGW__V1__RECORD__BODY_EVENT) {
-        fprintf(f, "  event    %s: %s\n", r->event->kind, r->event->detail);
+        fprintf(f, "  event    %s: %s\n", str(r->event->kind), str(r->event->detail));
         return;
     }
     if (r->body_case != RSGW__V1__RECORD__BODY_PASS || !r->pass || !r->pass->measurement ||
@@ -250,34 +256,37 @@ void view_record_detail(FILE *f, const struct view_opts *o, const Rsgw__V1__Reco
     const Rsgw__V1__Measurement *m = p->measurement;
     const Rsgw__V1__Vehicle *v = p->vehicle;
     const Rsgw__V1__Verdict *vd = p->verdict;
-    fprintf(f, "  device   %s (lane %s) pass %u, profile %s\n", m->device_id, m->lane,
-            m->device_seq, m->profile);
-    fprintf(f, "  vehicle  %s, %s plate, %s, %s%s, fuel %s, China %u, %u kg%s\n",
+    fprintf(f, "  device   %s (lane %s) pass %u, profile %s\n", str(m->device_id), str(m->lane),
+            m->device_seq, str(m->profile));
+    bool has_vin = v->vin && *v->vin;
+    fprintf(f, "  vehicle  %s, %s plate, %s, %s%s, fuel %s, China %u, %u kg%s%s\n",
             v->plate && *v->plate ? v->plate : "(no plate)",
             rsu_colour_name((enum rsu_plate_colour)v->plate_colour),
             v->local ? "local" : "out-of-area", v->in_registry ? "in registry" : "not in registry",
             v->heavy ? ", heavy" : "", vehicle_fuel_name((enum vehicle_fuel)v->fuel),
-            v->emission_stage, v->gross_weight_kg, v->vin && *v->vin ? "" : "");
+            v->emission_stage, v->gross_weight_kg, has_vin ? ", VIN " : "", has_vin ? v->vin : "");
     for (size_t i = 0; i < v->n_assumptions; i++)
-        fprintf(f, "  assumed  %s\n", v->assumptions[i]);
+        fprintf(f, "  assumed  %s\n", str(v->assumptions[i]));
     for (size_t i = 0; i < m->n_issues; i++)
-        fprintf(f, "  issue    %s\n", m->issues[i]);
+        fprintf(f, "  issue    %s\n", str(m->issues[i]));
     char actions[64];
     format_actions(vd, actions, sizeof actions);
     fprintf(f, "  verdict  %s%s%s, action %s, finding #%u, limit set %s, alert %s\n",
             o->colour ? C_YEL : "", result_word(vd->result), o->colour ? C_RESET : "", actions,
-            vd->finding_number, vd->limit_set, alert_level_name((enum alert_level)vd->alert_level));
+            vd->finding_number, str(vd->limit_set),
+            alert_level_name((enum alert_level)vd->alert_level));
     for (size_t i = 0; i < vd->n_rules; i++) {
         const Rsgw__V1__RuleHit *h = vd->rules[i];
-        fprintf(f, "  rule     %-22s %s", h->rule_id, h->text);
+        fprintf(f, "  rule     %-22s %s", str(h->rule_id), str(h->text));
         if (h->has_measured || h->has_limit) {
             fputs(" [", f);
             /* "%" hugs the number; words get a space: "12 %" reads oddly, "4issues" worse. */
             const char *sep = h->unit && h->unit[0] && h->unit[0] != '%' ? " " : "";
             if (h->has_measured)
-                fprintf(f, "%s %.6g%s%s", h->quantity, h->measured, sep, h->unit);
+                fprintf(f, "%s %.6g%s%s", str(h->quantity), h->measured, sep, str(h->unit));
             if (h->has_limit)
-                fprintf(f, "%slimit %.6g%s%s", h->has_measured ? ", " : "", h->limit, sep, h->unit);
+                fprintf(f, "%slimit %.6g%s%s", h->has_measured ? ", " : "", h->limit, sep,
+                        str(h->unit));
             fputc(']', f);
         }
         if (h->clause && *h->clause)

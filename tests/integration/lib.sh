@@ -9,6 +9,8 @@ PIDS=()
 
 cleanup() {
     local rc=$?
+    # Processes with children of their own (nginx) stop gracefully first.
+    if declare -F cleanup_extra >/dev/null; then cleanup_extra || true; fi
     for p in "${PIDS[@]:-}"; do
         [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
     done
@@ -93,3 +95,24 @@ stored_passes() {
 }
 
 count_lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+
+# start_platform NAME: the reference platform on loopback; sets PLATFORM_PID, PLATFORM_PORT.
+start_platform() {
+    local name=$1
+    shift
+    : "${RSGW_PLATFORM:?RSGW_PLATFORM must point to the rsgw-platform binary}"
+    "$RSGW_PLATFORM" --listen "127.0.0.1:${PLATFORM_PORT:-0}" --db "$TMP/$name.db" "$@" >"$TMP/$name.out" 2>>"$TMP/$name.log" &
+    PLATFORM_PID=$!
+    PIDS+=("$PLATFORM_PID")
+    wait_for 10 grep -q '^listening on' "$TMP/$name.out" || fail "platform $name did not start"
+    PLATFORM_PORT=$(sed -n 's/^listening on [^:]*:\([0-9]*\).*/\1/p' "$TMP/$name.out")
+}
+
+plain_upstream() { # NAME PORT [extra lines]
+    printf '[upstream %s]\nurl = http://127.0.0.1:%s\nallow_plain_http = yes\nbackoff_min_ms = 50\nbackoff_max_ms = 400\ntimeout_ms = 2000\npull_interval_ms = 300\n%s' "$1" "$2" "${3:-}"
+}
+
+# Seqs the platform holds for a gateway, one per line, in the order it stored them.
+platform_seqs() { curl -sf "http://127.0.0.1:$PLATFORM_PORT/admin/gateways/$1/seqs"; }
+
+store_count() { "$RSGW" records --db "$(db)" --all --json | jq length; }

@@ -1500,6 +1500,41 @@ static int setup_tz(void **state)
     return 0;
 }
 
+/* Findings pulled from other checkpoints: they count for the out-of-area rule
+ * (and the verdict names where), but never extend a same-pollutant streak. */
+static void test_remote_findings(void **state)
+{
+    (void)state;
+    struct scenario s;
+    sc_init(&s);
+    sc_plate(&s, "冀B67890", RSU_COLOUR_YELLOW);
+    sc_reg(&s, FUEL_DIESEL, VCLASS_TRUCK, 5, 18000);
+    set_current(&s, P_OP);
+    sc_hist(&s, NOW_MS - DAY_MS, P_OP, "Zhengzhou West");
+    s.hist.pass[0].remote = true;
+    sc_run(&s);
+    const struct policy_rule_hit *h = expect_hit(&s.out, "OUT_OF_AREA_SECOND", 2, 2);
+    assert_non_null(strstr(h->text, "Zhengzhou West (via the platform)"));
+    assert_true(s.out.actions & ACT(TURN_BACK));
+
+    /* Local car: opacity over here, over at another checkpoint before: still a first. */
+    sc_init(&s);
+    set_current(&s, P_OP);
+    sc_hist(&s, NOW_MS - DAY_MS, P_OP, "elsewhere");
+    s.hist.pass[0].remote = true;
+    sc_run(&s);
+    expect_hit(&s.out, "CONSECUTIVE_FIRST", 1, 2);
+
+    /* A remote finding between two local exceedances does not break the streak either. */
+    sc_init(&s);
+    set_current(&s, P_OP);
+    sc_hist(&s, NOW_MS - DAY_MS, 0, "elsewhere");
+    s.hist.pass[0].remote = true;
+    sc_hist(&s, NOW_MS - 2 * DAY_MS, P_OP, NULL);
+    sc_run(&s);
+    expect_hit(&s.out, "CONSECUTIVE_SECOND", 2, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1514,6 +1549,7 @@ int main(void)
         cmocka_unit_test(test_consecutive),
         cmocka_unit_test(test_consecutive_clean_pass),
         cmocka_unit_test(test_out_of_area_truck),
+        cmocka_unit_test(test_remote_findings),
         cmocka_unit_test(test_agencies),
         cmocka_unit_test(test_restricted_zone),
         cmocka_unit_test(test_alert_matrix),
