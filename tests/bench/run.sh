@@ -6,7 +6,7 @@
 set -euo pipefail
 build=${1:?build dir}
 passes=${2:-100000}
-only=${RSGW_BENCH_ONLY:-store pipeline e2e}
+only=${RSGW_BENCH_ONLY:-store pipeline j1939 e2e}
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 tmp=$(mktemp -d /tmp/rsgw-bench-XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
@@ -18,6 +18,11 @@ fi
 if want pipeline; then
     echo "== pipeline: read measurement to stored verdict ($passes passes)"
     "$build/tests/bench/bench_pipeline" "$passes" "$tmp/pipeline"
+    echo
+fi
+if want j1939; then
+    echo "== J1939: frames decoded per second from memory, one core"
+    "$build/tests/bench/bench_j1939"
     echo
 fi
 want e2e || exit 0
