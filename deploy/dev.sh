@@ -35,8 +35,8 @@ case "${1:-}" in
 demo)
     shift
     install_missing
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRSGW_TESTS=OFF >/dev/null
-    cmake --build build -j"$jobs" --target rsgw >/dev/null
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build -j"$jobs" --target rsgw rsgw-platform >/dev/null
     exec build/gateway/rsgw demo "$@"
     ;;
 test)

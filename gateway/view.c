@@ -212,8 +212,12 @@ void view_table_row(FILE *f, const struct view_opts *o, const Rsgw__V1__Record *
                  : v->result == RSGW__V1__RESULT__RESULT_PASS    ? C_GRN
                                                                  : "";
     }
-    const char *plate =
-        p->measurement->plate && p->measurement->plate[0] ? p->measurement->plate : "(none)";
+    /* An unreadable plate (garbage registers) is shown as such; `records --detail` has the bytes.
+     */
+    const char *plate = !p->measurement->plate || !p->measurement->plate[0] ? "(none)"
+                        : p->vehicle->plate_kind == RSGW__V1__PLATE_KIND__PLATE_KIND_UNKNOWN
+                            ? "(invalid)"
+                            : p->measurement->plate;
     fputs(colour, f);
     fprintf(f, "%-6llu %-8s ", (unsigned long long)r->seq, when);
     put_padded(f, p->measurement->lane ? p->measurement->lane : "", 6);
