@@ -52,7 +52,7 @@ static void apply_out_of_area(struct judge_ctx *c)
     policy_hit_limit(h, 2);
     policy_hit_clause(
         h, "local rule, seed 000 line 243: 首次发现予以警告，第二次发现予以劝返并依法处罚");
-    char where[128] = "";
+    char where[192] = "";
     if (latest) {
         /* Evidence names the earlier finding the officer can be asked about. */
         time_t t = (time_t)(latest->time_ms / 1000);
