@@ -122,5 +122,5 @@ n=$(total)
 curl -s "http://127.0.0.1:$PLATFORM_PORT/admin/gateways/IT-GW-1/seqs" >"$TMP/seqs.txt"
 diff <(seq 1 "$(wc -l <"$TMP/seqs.txt")") "$TMP/seqs.txt" >/dev/null || fail "platform seqs are not 1..N in order"
 [ "$(wc -l <"$TMP/seqs.txt")" -ge $((n - 1)) ] || fail "platform has $(wc -l <"$TMP/seqs.txt") of $n records"
-grep -q 'IT-GW-1' "$TMP/nginx-access.log" || true
+grep -q '"POST /v1/gateways/IT-GW-1/records HTTP/2.0" 200' "$TMP/nginx-access.log" || fail "uploads did not use HTTP/2 through nginx: $(tail -2 "$TMP/nginx-access.log")"
 ok "mutual TLS through nginx: $(wc -l <"$TMP/seqs.txt") records delivered in order, none lost"
