@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "json.h"
 
 static void lane_json(struct json *j, const struct config_lane *l, const struct lane_health *h)
@@ -130,30 +131,6 @@ static void write_text(FILE *f, const struct config *cfg, lanes *ln, enum alert_
     }
 }
 
-static int replace_file(const char *path, char *err, size_t errlen, void (*fill)(FILE *f, void *ud),
-                        void *ud)
-{
-    char tmp[CONFIG_PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    fill(f, ud);
-    if (fclose(f) != 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        snprintf(err, errlen, "rename %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 struct snapshot {
     const struct config *cfg;
     lanes *ln;
@@ -230,11 +207,11 @@ int status_write(const struct config *cfg, const struct store_stats *stats, lane
         snap.stats = *stats;
     char path[CONFIG_PATH_MAX + 16];
     config_status_path(cfg, path, sizeof path);
-    if (replace_file(path, err, errlen, fill_json, &snap) < 0)
+    if (atomicfile_replace(path, fill_json, &snap, err, errlen) < 0)
         return -1;
     size_t n = strlen(path);
     snprintf(path + n - 4, sizeof path - (n - 4), "txt");
-    if (replace_file(path, err, errlen, fill_text, &snap) < 0)
+    if (atomicfile_replace(path, fill_text, &snap, err, errlen) < 0)
         return -1;
     config_sync_state_path(cfg, path, sizeof path);
     return sync_state_write(path, ups, n_ups, running, err, errlen);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "sync.h"
 
 /* Tabs and line ends would break the format: they become spaces. */
@@ -17,16 +18,18 @@ static void put_text(FILE *f, const char *key, const char *v)
         fputc(*p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p, f);
 }
 
-int sync_state_write(const char *path, const struct sync_upstream_status *ups, size_t n,
-                     bool running, char *err, size_t errlen)
+struct state_snapshot {
+    const struct sync_upstream_status *ups;
+    size_t n;
+    bool running;
+};
+
+static void fill_state(FILE *f, void *ud)
 {
-    char tmp[CONFIG_PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
+    const struct state_snapshot *s = ud;
+    const struct sync_upstream_status *ups = s->ups;
+    size_t n = s->n;
+    bool running = s->running;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     fprintf(f, "# rsgw platform sync state: written by the daemon, read by `rsgw sync status`\n");
@@ -53,17 +56,13 @@ int sync_state_write(const char *path, const struct sync_upstream_status *ups, s
         put_text(f, "last_error", u->last_error);
         fputc('\n', f);
     }
-    if (fclose(f) != 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        snprintf(err, errlen, "rename %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+}
+
+int sync_state_write(const char *path, const struct sync_upstream_status *ups, size_t n,
+                     bool running, char *err, size_t errlen)
+{
+    struct state_snapshot s = {.ups = ups, .n = n, .running = running};
+    return atomicfile_replace(path, fill_state, &s, err, errlen);
 }
 
 static void set_field(struct sync_upstream_status *u, const char *key, const char *v)
