@@ -57,6 +57,7 @@ test)
     ;;
 bench)
     shift
+    PACKAGES+=(python3-can)   # the replay benchmark compares with python-can
     install_missing
     cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build build-bench -j"$jobs"

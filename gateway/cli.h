@@ -40,5 +40,7 @@ int cmd_status(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 int cmd_alert(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_obd(int argc, char **argv);
 
 #endif

@@ -254,6 +254,16 @@ int cmd_history(int argc, char **argv)
     return rc < 0 ? 1 : 0;
 }
 
+static int copy_hash(void *ud, uint64_t seq, const uint8_t hash[32], const uint8_t *payload,
+                     size_t len)
+{
+    (void)seq;
+    (void)payload;
+    (void)len;
+    memcpy(ud, hash, 32);
+    return 0;
+}
+
 static void verify_progress(void *ud, uint64_t done, uint64_t total)
 {
     (void)ud;
@@ -279,8 +289,10 @@ int cmd_verify(int argc, char **argv)
     rc = store_verify(st, &res, tty ? verify_progress : NULL, NULL);
     if (tty)
         fputs("\r\033[K", stderr);
-    uint8_t head[32];
-    store_head_hash(st, head);
+    /* The head is the newest record's hash (a read-only handle does not track it). */
+    uint8_t head[32] = {0};
+    struct store_query newest = {.limit = 1, .newest_first = true};
+    store_records(st, &newest, copy_hash, head);
     if (rc < 0 && !res.reason[0])
         snprintf(res.reason, sizeof res.reason, "%s", store_errmsg(st));
     if (o.json) {

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "rsusim.h"
 #include "rsusim_gen.h"
+#include "sim_ecu.h"
 
 static const char sim_usage[] =
     "usage: rsgw sim rsu [--listen HOST:PORT | --rtu DEVICE [--baud N] [--parity N|E|O]]\n"
@@ -19,7 +20,11 @@ static const char sim_usage[] =
     "                    [--scenario FILE | --random N [--interval MS] [--seed S]]\n"
     "                    [--ack-log FILE] [--exit-when-done]\n"
     "Serves passes as a real remote-sensing unit would (docs/simulator.md).\n"
-    "Prints 'listening on HOST:PORT' once ready (port 0 picks a free port).\n";
+    "Prints 'listening on HOST:PORT' once ready (port 0 picks a free port).\n"
+    "\n"
+    "       rsgw sim ecu --can IFACE | --log FILE [--preset NAME] [--duration S]\n"
+    "A simulated vehicle on a CAN bus: J1939 ECUs and ISO 15765-4 ECUs\n"
+    "(rsgw sim ecu --help for the presets).\n";
 
 struct sim_opts {
     struct rsusim_config cfg;
@@ -168,6 +173,8 @@ static int parse_sim(int argc, char **argv, struct sim_opts *o)
 
 int cmd_sim(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "ecu") == 0)
+        return sim_ecu_main(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "rsu") != 0) {
         fprintf(stderr, "%s", sim_usage);
         return 2;

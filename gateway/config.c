@@ -437,19 +437,21 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     } else if (strcmp(section, "gateway") == 0) {
         rc = set_gateway(ctx->cfg, name, value, err, sizeof err);
     } else if (strcmp(section, "policy") == 0 || strcmp(section, "limits") == 0 ||
-               strcmp(section, "validity") == 0) {
+               strcmp(section, "validity") == 0 || strcmp(section, "obd") == 0) {
         rc = policy_config_set(&ctx->cfg->policy, section, name, value, err, sizeof err);
     } else if (*section == '\0') {
-        diag_add(ctx->diag, ctx->fname, ctx->line,
-                 "'%s' outside a section (sections: [gateway], [policy], [limits], [validity], "
-                 "[lane NAME], [upstream NAME])",
-                 name);
+        diag_add(
+            ctx->diag, ctx->fname, ctx->line,
+            "'%s' outside a section (sections: [gateway], [policy], [limits], [validity], [obd], "
+            "[lane NAME], [upstream NAME])",
+            name);
         return 1;
     } else {
-        diag_add(ctx->diag, ctx->fname, ctx->line,
-                 "unknown section [%s] (sections: [gateway], [policy], [limits], [validity], "
-                 "[lane NAME], [upstream NAME])",
-                 section);
+        diag_add(
+            ctx->diag, ctx->fname, ctx->line,
+            "unknown section [%s] (sections: [gateway], [policy], [limits], [validity], [obd], "
+            "[lane NAME], [upstream NAME])",
+            section);
         return 1;
     }
     if (rc == 1)

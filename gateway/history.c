@@ -14,6 +14,8 @@ const char *history_pollutant_name(uint32_t bit)
         return "CO";
     case POLLUTANT_HC:
         return "HC";
+    case POLLUTANT_OBD:
+        return "OBD";
     default:
         return "unknown";
     }

@@ -17,6 +17,7 @@ enum history_pollutant {
     POLLUTANT_RINGELMANN = 1u << 2,
     POLLUTANT_CO = 1u << 3,
     POLLUTANT_HC = 1u << 4,
+    POLLUTANT_OBD = 1u << 5, /* a failed OBD check (GB 3847-2018 §7): counts as a finding */
 };
 
 #define HISTORY_MAX 32

@@ -17,7 +17,7 @@ static const struct {
     {"run", cmd_run, "run the gateway daemon (-c FILE)"},
     {"check-config", cmd_check_config, "validate a configuration file"},
     {"demo", cmd_demo, "run a simulated checkpoint end to end"},
-    {"sim", cmd_sim, "simulate a field device (sim rsu ...)"},
+    {"sim", cmd_sim, "simulate a field device: sim rsu (Modbus), sim ecu (CAN)"},
     {"records", cmd_records, "list stored records"},
     {"history", cmd_history, "show a plate's records and findings"},
     {"verify", cmd_verify, "check the tamper-evident hash chain"},
@@ -25,6 +25,8 @@ static const struct {
     {"registry", cmd_registry, "vehicle registry: import, set, show, rm, list"},
     {"alert", cmd_alert, "heavy-pollution alert level: set, show"},
     {"sync", cmd_sync, "platform sync: status, rejects"},
+    {"replay", cmd_replay, "decode a candump log: VINs, DM1, DM5, live values, TP"},
+    {"obd", cmd_obd, "roadside OBD check of the connected vehicle (--can IFACE)"},
 };
 
 static void usage(FILE *f)

@@ -96,6 +96,10 @@ struct policy_config {
     enum vehicle_fuel yellow_plate_fuel;   /* default diesel */
     enum vehicle_class yellow_plate_class; /* default truck */
     enum vehicle_fuel blue_plate_fuel;     /* default unknown: only black smoke judged */
+
+    /* [obd] The roadside OBD check: readiness monitors not complete up to this many mean
+     * re-check, more mean fail (default 2; docs/policy.md, OBD_READINESS). */
+    int obd_readiness_max_incomplete;
 };
 
 void policy_config_defaults(struct policy_config *cfg);
@@ -175,6 +179,31 @@ struct policy_input {
 
 void policy_judge(const struct policy_config *cfg, const struct policy_input *in,
                   struct policy_verdict *out);
+
+/* ---- the roadside OBD check (policy_obd.c; GB 3847-2018 §7 / App. E) ---- */
+
+/* What the OBD reader found, as the policy needs it (the gateway converts the reader's
+ * report; the policy never sees CAN). Strings are the caller's. */
+struct policy_obd_check {
+    bool communication_ok;     /* the vehicle answered */
+    const char *communication; /* "no answer", "interface error: ...": for the text */
+    bool mil_known, mil_on;
+    size_t n_dtcs;         /* every DTC read */
+    size_t n_dtcs_mil;     /* emission-relevant DTCs reported with the MIL on */
+    const char *dtc_codes; /* "P0401, SPN 3226 FMI 2": for the text, may be NULL */
+    bool readiness_read;   /* DM5 / 01 01 answered */
+    size_t n_readiness_incomplete;
+    const char *readiness_names; /* "PM filter, NOx/SCR aftertreatment", may be NULL */
+};
+
+/* Judges an OBD check: OBD_NO_COMM, OBD_MIL, OBD_DTC fail (RESULT_OVER_STANDARD with the
+ * exceedance POLLUTANT_OBD, then findings, actions, agencies and restrictions exactly as
+ * for a remote-sensing pass); OBD_READINESS fails above obd_readiness_max_incomplete
+ * monitors not complete and asks for a re-check (RESULT_NOT_JUDGED) at or below it;
+ * otherwise RESULT_PASS. vehicle and history may be NULL. */
+void policy_judge_obd(const struct policy_config *cfg, const struct policy_obd_check *check,
+                      const struct policy_vehicle *vehicle, const struct history *history,
+                      int64_t now_ms, enum alert_level alert, struct policy_verdict *out);
 
 /* Start of the window: the same local calendar day `months` natural months
  * before now (clamped to the month's last day), at 00:00 local time. */

@@ -22,6 +22,7 @@
 void policy_config_defaults(struct policy_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->obd_readiness_max_incomplete = 2;
     /* GB 3847-2018 remote-sensing limits as in standards.md (all [U]); gasoline limits are local
      * standards and stay unset until a deployment configures them. */
     cfg->limits[0] = (struct policy_limits){
@@ -425,6 +426,11 @@ int policy_config_set(struct policy_config *cfg, const char *section, const char
         return set_limits(cfg, key, value, err, errlen);
     if (strcmp(section, "validity") == 0)
         return set_validity(cfg, key, value, err, errlen);
+    if (strcmp(section, "obd") == 0) {
+        if (strcmp(key, "readiness_max_incomplete") == 0)
+            return parse_int(key, value, 0, 20, &cfg->obd_readiness_max_incomplete, err, errlen);
+        return 1;
+    }
     return 1;
 }
 
@@ -516,6 +522,9 @@ size_t policy_config_format(const struct policy_config *cfg, char *buf, size_t l
     emit(&o, "policy.yellow_plate_fuel=%s\n", vehicle_fuel_name(cfg->yellow_plate_fuel));
     emit(&o, "policy.yellow_plate_class=%s\n", vehicle_class_name(cfg->yellow_plate_class));
     emit(&o, "policy.blue_plate_fuel=%s\n", vehicle_fuel_name(cfg->blue_plate_fuel));
+    /* Only when changed: digests of policies that predate the OBD check stay the same. */
+    if (cfg->obd_readiness_max_incomplete != 2)
+        emit(&o, "obd.readiness_max_incomplete=%d\n", cfg->obd_readiness_max_incomplete);
 
     for (size_t i = 0; i < COUNT(limit_keys); i++) {
         for (int set = 0; set < 2; set++) {

@@ -10,7 +10,7 @@
 #include <time.h>
 
 static const uint32_t pollutant_bits[] = {POLLUTANT_OPACITY, POLLUTANT_NO, POLLUTANT_RINGELMANN,
-                                          POLLUTANT_CO, POLLUTANT_HC};
+                                          POLLUTANT_CO,      POLLUTANT_HC, POLLUTANT_OBD};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

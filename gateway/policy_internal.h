@@ -48,6 +48,11 @@ const char *policy_stage_name(int stage);
 
 /* ---- rule groups, in the order policy_judge() runs them ---- */
 
+/* PLATE_MISSING / PLATE_INVALID, and the vehicle's ASSUME_* hits (policy_rules.c; also
+ * used by policy_judge_obd()). */
+void policy_plate_hits(struct judge_ctx *c);
+void policy_assumption_hits(struct judge_ctx *c);
+
 /* VALID_*: true when the measurement may be judged (policy_checks.c). */
 bool policy_check_validity(struct judge_ctx *c);
 /* OVER_* / WITHIN_* / LIMITS_UNSET / ...: sets out->exceeded; true if any pollutant was judged. */

@@ -24,7 +24,7 @@ static const struct {
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The vehicle's assumptions ("ID: sentence") become hits with the same id. */
-static void assumption_hits(struct judge_ctx *c)
+void policy_assumption_hits(struct judge_ctx *c)
 {
     size_t n =
         c->v->n_assumptions < POLICY_ASSUMPTIONS_MAX ? c->v->n_assumptions : POLICY_ASSUMPTIONS_MAX;
@@ -52,7 +52,7 @@ static void assumption_hits(struct judge_ctx *c)
     }
 }
 
-static void plate_hits(struct judge_ctx *c)
+void policy_plate_hits(struct judge_ctx *c)
 {
     const struct plate_info *p = &c->v->plate;
     if (p->valid)
@@ -116,8 +116,8 @@ void policy_judge(const struct policy_config *cfg, const struct policy_input *in
         return;
     }
 
-    plate_hits(&c);
-    assumption_hits(&c);
+    policy_plate_hits(&c);
+    policy_assumption_hits(&c);
     if (!policy_check_validity(&c)) {
         out->result = RESULT_INVALID; /* stored, never judged: no findings, no actions from it */
     } else {

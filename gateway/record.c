@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "record.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* The C enums mirror the schema's numbering; the record is the contract. */
@@ -105,34 +106,30 @@ static size_t bits_to_list(uint32_t bits, int *out, size_t max)
     return n;
 }
 
-int record_pack_pass(const struct record_pass *in, uint8_t *buf, size_t cap, size_t *len)
-{
-    Rsgw__V1__Measurement pm = RSGW__V1__MEASUREMENT__INIT;
-    char *image_refs[RSU_IMAGE_REFS], *issues[RSU_ISSUES_MAX];
-    fill_measurement(&pm, in, image_refs, issues);
-
-    Rsgw__V1__Vehicle pv = RSGW__V1__VEHICLE__INIT;
-    char *assumptions[POLICY_ASSUMPTIONS_MAX];
-    fill_vehicle(&pv, in->vehicle, assumptions);
-
-    const struct policy_verdict *vd = in->verdict;
-    Rsgw__V1__Verdict pd = RSGW__V1__VERDICT__INIT;
-    SET_OPT(pd, result, 1, (Rsgw__V1__Result)vd->result);
-    int actions[32], agencies[32];
+/* Storage the packed verdict points into; lives as long as the pack call. */
+struct verdict_store {
     Rsgw__V1__Action action_list[32];
     Rsgw__V1__Agency agency_list[32];
-    pd.n_actions = bits_to_list(vd->actions & ~POLICY_ACT(ACTION_NONE), actions, 32);
-    for (size_t i = 0; i < pd.n_actions; i++)
-        action_list[i] = (Rsgw__V1__Action)actions[i];
-    pd.actions = action_list;
-    pd.n_agencies = bits_to_list(vd->agencies & ~POLICY_AGENCY(AGENCY_NONE), agencies, 32);
-    for (size_t i = 0; i < pd.n_agencies; i++)
-        agency_list[i] = (Rsgw__V1__Agency)agencies[i];
-    pd.agencies = agency_list;
-    SET_OPT(pd, finding_number, 1, vd->finding_number);
-
     Rsgw__V1__RuleHit hits[POLICY_RULES_MAX];
     Rsgw__V1__RuleHit *hit_ptrs[POLICY_RULES_MAX];
+    char *exceeded[8];
+};
+
+static void fill_verdict(Rsgw__V1__Verdict *pd, const struct policy_verdict *vd,
+                         const char *policy_digest, struct verdict_store *st)
+{
+    SET_OPT(*pd, result, 1, (Rsgw__V1__Result)vd->result);
+    int actions[32], agencies[32];
+    pd->n_actions = bits_to_list(vd->actions & ~POLICY_ACT(ACTION_NONE), actions, 32);
+    for (size_t i = 0; i < pd->n_actions; i++)
+        st->action_list[i] = (Rsgw__V1__Action)actions[i];
+    pd->actions = st->action_list;
+    pd->n_agencies = bits_to_list(vd->agencies & ~POLICY_AGENCY(AGENCY_NONE), agencies, 32);
+    for (size_t i = 0; i < pd->n_agencies; i++)
+        st->agency_list[i] = (Rsgw__V1__Agency)agencies[i];
+    pd->agencies = st->agency_list;
+    SET_OPT(*pd, finding_number, 1, vd->finding_number);
+
     size_t n_rules = vd->n_rules < POLICY_RULES_MAX ? vd->n_rules : POLICY_RULES_MAX;
     for (size_t i = 0; i < n_rules; i++) {
         const struct policy_rule_hit *r = &vd->rules[i];
@@ -144,23 +141,37 @@ int record_pack_pass(const struct record_pass *in, uint8_t *buf, size_t cap, siz
         h.unit = (char *)r->unit;
         h.clause = (char *)r->clause;
         h.text = (char *)r->text;
-        hits[i] = h;
-        hit_ptrs[i] = &hits[i];
+        st->hits[i] = h;
+        st->hit_ptrs[i] = &st->hits[i];
     }
-    pd.n_rules = n_rules;
-    pd.rules = hit_ptrs;
-    pd.limit_set = vd->limit_set == 1 ? "b" : "a";
-    SET_OPT(pd, window_start_ms, 1, vd->window_start_ms);
-    SET_OPT(pd, alert_level, 1, (Rsgw__V1__AlertLevel)vd->alert);
-    char *exceeded[8];
+    pd->n_rules = n_rules;
+    pd->rules = st->hit_ptrs;
+    pd->limit_set = vd->limit_set == 1 ? "b" : "a";
+    SET_OPT(*pd, window_start_ms, 1, vd->window_start_ms);
+    SET_OPT(*pd, alert_level, 1, (Rsgw__V1__AlertLevel)vd->alert);
     size_t n_exceeded = 0;
     for (uint32_t bit = 1; bit && n_exceeded < 8; bit <<= 1)
         if (vd->exceeded & bit)
-            exceeded[n_exceeded++] = (char *)history_pollutant_name(bit);
-    pd.n_exceeded = n_exceeded;
-    pd.exceeded = exceeded;
-    pd.policy_digest = s(in->policy_digest);
-    SET_OPT(pd, history_stale, 1, vd->history_stale);
+            st->exceeded[n_exceeded++] = (char *)history_pollutant_name(bit);
+    pd->n_exceeded = n_exceeded;
+    pd->exceeded = st->exceeded;
+    pd->policy_digest = s(policy_digest);
+    SET_OPT(*pd, history_stale, 1, vd->history_stale);
+}
+
+int record_pack_pass(const struct record_pass *in, uint8_t *buf, size_t cap, size_t *len)
+{
+    Rsgw__V1__Measurement pm = RSGW__V1__MEASUREMENT__INIT;
+    char *image_refs[RSU_IMAGE_REFS], *issues[RSU_ISSUES_MAX];
+    fill_measurement(&pm, in, image_refs, issues);
+
+    Rsgw__V1__Vehicle pv = RSGW__V1__VEHICLE__INIT;
+    char *assumptions[POLICY_ASSUMPTIONS_MAX];
+    fill_vehicle(&pv, in->vehicle, assumptions);
+
+    Rsgw__V1__Verdict pd = RSGW__V1__VERDICT__INIT;
+    struct verdict_store vst;
+    fill_verdict(&pd, in->verdict, in->policy_digest, &vst);
 
     Rsgw__V1__Pass pass = RSGW__V1__PASS__INIT;
     pass.measurement = &pm;
@@ -180,6 +191,126 @@ int record_pack_pass(const struct record_pass *in, uint8_t *buf, size_t cap, siz
         return -1;
     *len = rsgw__v1__record__pack(&rec, buf);
     return 0;
+}
+
+_Static_assert((int)OBDREAD_PROTO_ISO15765_29BIT ==
+                   (int)RSGW__V1__OBD_PROTOCOL__OBD_PROTOCOL_ISO15765_29BIT,
+               "obd protocol");
+_Static_assert((int)OBDREAD_COMM_INTERFACE_ERROR + 1 ==
+                   (int)RSGW__V1__OBD_COMMUNICATION__OBD_COMMUNICATION_INTERFACE_ERROR,
+               "obd communication");
+
+/* The pack buffers of one ObdCheck (the report's arrays are bounded). */
+struct obd_store {
+    Rsgw__V1__ObdDtc dtc[OBDREAD_MAX_DTCS];
+    Rsgw__V1__ObdDtc *dtc_ptr[OBDREAD_MAX_DTCS];
+    char *readiness[OBDREAD_MAX_READINESS];
+    Rsgw__V1__ObdCalibration cal[OBDREAD_MAX_CALS];
+    Rsgw__V1__ObdCalibration *cal_ptr[OBDREAD_MAX_CALS];
+    Rsgw__V1__ObdLiveValue live[OBDREAD_MAX_LIVE];
+    Rsgw__V1__ObdLiveValue *live_ptr[OBDREAD_MAX_LIVE];
+};
+
+static void fill_obd_check(Rsgw__V1__ObdCheck *pc, const struct record_obd *in,
+                           struct obd_store *st)
+{
+    const struct obdread_report *r = in->report;
+    SET_OPT(*pc, protocol, 1, (Rsgw__V1__ObdProtocol)r->protocol);
+    pc->vin = (char *)r->vin;
+    SET_OPT(*pc, mil_on, r->mil != OBDREAD_MIL_UNKNOWN, r->mil == OBDREAD_MIL_ON);
+    size_t n = r->n_dtcs < OBDREAD_MAX_DTCS ? r->n_dtcs : OBDREAD_MAX_DTCS;
+    for (size_t i = 0; i < n; i++) {
+        Rsgw__V1__ObdDtc d = RSGW__V1__OBD_DTC__INIT;
+        const struct obdread_dtc *x = &r->dtcs[i];
+        SET_OPT(d, ecu, 1, x->ecu);
+        d.code = (char *)x->code;
+        SET_OPT(d, spn, x->spn != 0, x->spn);
+        SET_OPT(d, fmi, x->spn != 0, x->fmi);
+        SET_OPT(d, occurrence, x->spn != 0, x->oc);
+        SET_OPT(d, mil_on, 1, x->mil_on);
+        st->dtc[i] = d;
+        st->dtc_ptr[i] = &st->dtc[i];
+    }
+    pc->n_dtcs = n;
+    pc->dtcs = st->dtc_ptr;
+    n = r->n_readiness_incomplete < OBDREAD_MAX_READINESS ? r->n_readiness_incomplete
+                                                          : OBDREAD_MAX_READINESS;
+    for (size_t i = 0; i < n; i++)
+        st->readiness[i] = (char *)r->readiness_incomplete[i];
+    pc->n_readiness_incomplete = n;
+    pc->readiness_incomplete = st->readiness;
+    SET_OPT(*pc, odometer_km, r->odometer_present, r->odometer_km);
+    n = r->n_cals < OBDREAD_MAX_CALS ? r->n_cals : OBDREAD_MAX_CALS;
+    for (size_t i = 0; i < n; i++) {
+        Rsgw__V1__ObdCalibration c = RSGW__V1__OBD_CALIBRATION__INIT;
+        SET_OPT(c, ecu, 1, r->cals[i].ecu);
+        c.cal_id = (char *)r->cals[i].cal_id;
+        c.cvn = (char *)r->cals[i].cvn;
+        st->cal[i] = c;
+        st->cal_ptr[i] = &st->cal[i];
+    }
+    pc->n_calibrations = n;
+    pc->calibrations = st->cal_ptr;
+    n = r->n_live < OBDREAD_MAX_LIVE ? r->n_live : OBDREAD_MAX_LIVE;
+    for (size_t i = 0; i < n; i++) {
+        Rsgw__V1__ObdLiveValue l = RSGW__V1__OBD_LIVE_VALUE__INIT;
+        const struct obdread_live *x = &r->live[i];
+        l.name = (char *)x->name;
+        l.unit = (char *)x->unit;
+        SET_OPT(l, value, x->state == OBDREAD_VALUE_OK, x->value);
+        l.state = (char *)obdread_value_state_name(x->state);
+        SET_OPT(l, ecu, 1, x->ecu);
+        st->live[i] = l;
+        st->live_ptr[i] = &st->live[i];
+    }
+    pc->n_live_values = n;
+    pc->live_values = st->live_ptr;
+    SET_OPT(*pc, communication, 1, (Rsgw__V1__ObdCommunication)(r->comm + 1));
+    pc->communication_message = (char *)r->message;
+    pc->plate = s(in->plate);
+    pc->operator_note = s(in->note);
+    SET_OPT(*pc, readiness_read, 1, r->readiness_read);
+    pc->missing = (char *)r->missing;
+    pc->interface = s(in->interface);
+}
+
+int record_pack_obd(const struct record_obd *in, uint8_t *buf, size_t cap, size_t *len)
+{
+    Rsgw__V1__ObdCheck pc = RSGW__V1__OBD_CHECK__INIT;
+    struct obd_store *ost = calloc(1, sizeof(*ost));
+    if (!ost)
+        return -1;
+    fill_obd_check(&pc, in, ost);
+
+    Rsgw__V1__Vehicle pv = RSGW__V1__VEHICLE__INIT;
+    char *assumptions[POLICY_ASSUMPTIONS_MAX];
+    fill_vehicle(&pv, in->vehicle, assumptions);
+
+    Rsgw__V1__Verdict pd = RSGW__V1__VERDICT__INIT;
+    struct verdict_store vst;
+    fill_verdict(&pd, in->verdict, in->policy_digest, &vst);
+
+    Rsgw__V1__ObdInspection insp = RSGW__V1__OBD_INSPECTION__INIT;
+    insp.check = &pc;
+    insp.vehicle = &pv;
+    insp.verdict = &pd;
+
+    Rsgw__V1__Record rec = RSGW__V1__RECORD__INIT;
+    SET_OPT(rec, seq, 1, in->seq);
+    SET_OPT(rec, time_ms, 1, in->time_ms);
+    rec.gateway_id = s(in->gateway_id);
+    rec.checkpoint = s(in->checkpoint);
+    rec.body_case = RSGW__V1__RECORD__BODY_OBD;
+    rec.obd = &insp;
+
+    int rc = -1;
+    size_t need = rsgw__v1__record__get_packed_size(&rec);
+    if (need <= cap) {
+        *len = rsgw__v1__record__pack(&rec, buf);
+        rc = 0;
+    }
+    free(ost);
+    return rc;
 }
 
 int record_pack_event(const struct record_event *in, uint8_t *buf, size_t cap, size_t *len)

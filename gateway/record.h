@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "obdread.h"
 #include "policy.h"
 #include "rsgw/v1/record.pb-c.h"
 #include "rsu_measurement.h"
@@ -40,9 +41,25 @@ struct record_event {
     int64_t valid_until_ms;
 };
 
+/* A roadside OBD inspection: the reader's report, what the officer entered, the verdict. */
+struct record_obd {
+    uint64_t seq;
+    int64_t time_ms;
+    const char *gateway_id;
+    const char *checkpoint;
+    const char *policy_digest;
+    const char *plate;     /* as the officer entered it */
+    const char *note;      /* operator note, may be NULL */
+    const char *interface; /* "can0", or the log file read */
+    const struct obdread_report *report;
+    const struct policy_vehicle *vehicle;
+    const struct policy_verdict *verdict;
+};
+
 /* 0, or -1 when the record would not fit (cannot happen with bounded inputs). */
 int record_pack_pass(const struct record_pass *in, uint8_t *buf, size_t cap, size_t *len);
 int record_pack_event(const struct record_event *in, uint8_t *buf, size_t cap, size_t *len);
+int record_pack_obd(const struct record_obd *in, uint8_t *buf, size_t cap, size_t *len);
 
 /* Unpack; NULL when the bytes are not a record. Free with record_free(). */
 Rsgw__V1__Record *record_unpack(const uint8_t *buf, size_t len);

@@ -19,7 +19,7 @@ static const char *nonempty(const char *s)
 static uint32_t exceeded_mask(const Rsgw__V1__Verdict *v)
 {
     static const uint32_t bits[] = {POLLUTANT_OPACITY, POLLUTANT_NO, POLLUTANT_RINGELMANN,
-                                    POLLUTANT_CO, POLLUTANT_HC};
+                                    POLLUTANT_CO,      POLLUTANT_HC, POLLUTANT_OBD};
     uint32_t mask = 0;
     for (size_t i = 0; i < v->n_exceeded; i++) {
         if (!v->exceeded[i])
@@ -59,6 +59,26 @@ static void derive_pass(const Rsgw__V1__Pass *p, struct store_derived *d)
         d->exceeded = exceeded_mask(p->verdict);
 }
 
+/* An OBD inspection is indexed like a pass judged by the policy: the plate from the
+ * vehicle (else the one the officer entered), result / exceeded / finding from the
+ * verdict; it comes from no device, so the device columns stay empty. */
+static void derive_obd(const Rsgw__V1__ObdInspection *o, struct store_derived *d)
+{
+    d->kind = STORE_KIND_PASS;
+    d->plate = o->vehicle ? nonempty(o->vehicle->plate) : NULL;
+    if (!d->plate && o->check)
+        d->plate = nonempty(o->check->plate);
+    if (o->verdict && o->verdict->has_result) {
+        d->has_result = true;
+        d->result = (int)o->verdict->result;
+        d->judged = d->result == RSGW__V1__RESULT__RESULT_PASS ||
+                    d->result == RSGW__V1__RESULT__RESULT_OVER_STANDARD;
+        d->finding = d->result == RSGW__V1__RESULT__RESULT_OVER_STANDARD;
+    }
+    if (o->verdict)
+        d->exceeded = exceeded_mask(o->verdict);
+}
+
 int store_derive(const uint8_t *payload, size_t len, struct store_derived *d)
 {
     memset(d, 0, sizeof *d);
@@ -73,6 +93,8 @@ int store_derive(const uint8_t *payload, size_t len, struct store_derived *d)
     d->checkpoint = nonempty(r->checkpoint);
     if (r->body_case == RSGW__V1__RECORD__BODY_PASS && r->pass)
         derive_pass(r->pass, d);
+    else if (r->body_case == RSGW__V1__RECORD__BODY_OBD && r->obd)
+        derive_obd(r->obd, d);
     else if (r->body_case == RSGW__V1__RECORD__BODY_EVENT)
         d->kind = STORE_KIND_EVENT;
     return STORE_OK;

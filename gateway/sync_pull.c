@@ -139,7 +139,7 @@ static uint32_t pollutant_bits(char **names, size_t n)
 {
     uint32_t bits = 0;
     for (size_t i = 0; i < n; i++)
-        for (uint32_t b = 1; b && b <= POLLUTANT_HC; b <<= 1)
+        for (uint32_t b = 1; b && b <= POLLUTANT_OBD; b <<= 1)
             if (names[i] && strcasecmp(names[i], history_pollutant_name(b)) == 0)
                 bits |= b;
     return bits;

@@ -170,6 +170,52 @@ void view_table_header(FILE *f, const struct view_opts *o)
             "PLATE", "AREA", "MEASURED/LIMIT (! = over)", "RESULT", "ACTION", "AGENCY", "FINDING");
 }
 
+/* An OBD inspection in the table: lane "OBD", the check's summary where passes show values. */
+static void obd_summary(const Rsgw__V1__ObdCheck *c, char *buf, size_t len)
+{
+    if (c->has_communication &&
+        c->communication != RSGW__V1__OBD_COMMUNICATION__OBD_COMMUNICATION_OK)
+        snprintf(buf, len, "OBD: no communication");
+    else
+        snprintf(buf, len, "OBD: MIL %s, %zu DTC, %zu not ready",
+                 !c->has_mil_on ? "?"
+                 : c->mil_on    ? "on!"
+                                : "off",
+                 c->n_dtcs, c->n_readiness_incomplete);
+}
+
+static void format_actions(const Rsgw__V1__Verdict *v, char *buf, size_t len);
+static void format_agencies(const Rsgw__V1__Verdict *v, char *buf, size_t len);
+static const char *result_word(int r);
+
+static void obd_row(FILE *f, const Rsgw__V1__Record *r, const char *when)
+{
+    const Rsgw__V1__ObdCheck *c = r->obd->check;
+    const Rsgw__V1__Verdict *v = r->obd->verdict;
+    char summary[96], actions[64], agencies[32], finding[16];
+    obd_summary(c, summary, sizeof summary);
+    format_actions(v, actions, sizeof actions);
+    format_agencies(v, agencies, sizeof agencies);
+    if (v->finding_number)
+        snprintf(finding, sizeof finding, "#%u", v->finding_number);
+    else
+        snprintf(finding, sizeof finding, "-");
+    const Rsgw__V1__Vehicle *veh = r->obd->vehicle;
+    const char *plate = veh && veh->plate && *veh->plate ? veh->plate
+                        : c->plate && *c->plate          ? c->plate
+                                                         : "(none)";
+    fprintf(f, "%-6llu %-8s ", (unsigned long long)r->seq, when);
+    put_padded(f, "OBD", 6);
+    put_padded(f, plate, 10);
+    put_padded(f, veh && veh->local ? "local" : "out", 5);
+    put_padded(f, summary, 34);
+    put_padded(f, result_word(v->result), 10);
+    put_padded(f, actions, 18);
+    put_padded(f, agencies, 11);
+    fputs(finding, f);
+    fputc('\n', f);
+}
+
 void view_table_row(FILE *f, const struct view_opts *o, const Rsgw__V1__Record *r)
 {
     char when[32];
@@ -179,6 +225,10 @@ void view_table_row(FILE *f, const struct view_opts *o, const Rsgw__V1__Record *
         fprintf(f, "%s%-6llu %-8s event: %s: %s%s\n", o->colour ? C_DIM : "",
                 (unsigned long long)r->seq, when, e->kind ? e->kind : "?",
                 e->detail ? e->detail : "", o->colour ? C_RESET : "");
+        return;
+    }
+    if (r->body_case == RSGW__V1__RECORD__BODY_OBD && r->obd && r->obd->check && r->obd->verdict) {
+        obd_row(f, r, when);
         return;
     }
     if (r->body_case != RSGW__V1__RECORD__BODY_PASS || !r->pass || !r->pass->measurement ||
@@ -251,6 +301,36 @@ void view_record_detail(FILE *f, const struct view_opts *o, const Rsgw__V1__Reco
     }
     if (r->body_case == RSGW__V1__RECORD__BODY_EVENT) {
         fprintf(f, "  event    %s: %s\n", str(r->event->kind), str(r->event->detail));
+        return;
+    }
+    if (r->body_case == RSGW__V1__RECORD__BODY_OBD && r->obd && r->obd->check) {
+        const Rsgw__V1__ObdCheck *c = r->obd->check;
+        char summary[96];
+        obd_summary(c, summary, sizeof summary);
+        fprintf(f, "  obd      %s on %s, plate %s, VIN %s: %s\n", str(c->communication_message),
+                str(c->interface), str(c->plate), c->vin && *c->vin ? c->vin : "not read", summary);
+        for (size_t i = 0; i < c->n_dtcs; i++)
+            fprintf(f, "  dtc      ECU 0x%02X %s%s\n", c->dtcs[i]->ecu, str(c->dtcs[i]->code),
+                    c->dtcs[i]->mil_on ? " (MIL on)" : "");
+        for (size_t i = 0; i < c->n_readiness_incomplete; i++)
+            fprintf(f, "  ready    not complete: %s\n", str(c->readiness_incomplete[i]));
+        if (c->has_odometer_km)
+            fprintf(f, "  odometer %.1f km\n", c->odometer_km);
+        for (size_t i = 0; i < c->n_calibrations; i++)
+            fprintf(f, "  cal      ECU 0x%02X %s CVN %s\n", c->calibrations[i]->ecu,
+                    str(c->calibrations[i]->cal_id), str(c->calibrations[i]->cvn));
+        if (c->operator_note && *c->operator_note)
+            fprintf(f, "  note     %s\n", c->operator_note);
+        if (!r->obd->verdict)
+            return;
+        const Rsgw__V1__Verdict *vd = r->obd->verdict;
+        char actions[64];
+        format_actions(vd, actions, sizeof actions);
+        fprintf(f, "  verdict  %s, action %s, finding #%u\n", result_word(vd->result), actions,
+                vd->finding_number);
+        for (size_t i = 0; i < vd->n_rules; i++)
+            fprintf(f, "  rule     %-22s %s (%s)\n", str(vd->rules[i]->rule_id),
+                    str(vd->rules[i]->text), str(vd->rules[i]->clause));
         return;
     }
     if (r->body_case != RSGW__V1__RECORD__BODY_PASS || !r->pass || !r->pass->measurement ||
@@ -446,6 +526,35 @@ void view_record_json(struct json *j, const Rsgw__V1__Record *r, const uint8_t h
             json_vehicle(j, r->pass->vehicle);
         if (r->pass->verdict)
             json_verdict(j, r->pass->verdict);
+    } else if (r->body_case == RSGW__V1__RECORD__BODY_OBD && r->obd) {
+        json_string(j, "type", "obd");
+        const Rsgw__V1__ObdCheck *c = r->obd->check;
+        if (c) {
+            json_object_begin(j, "obd");
+            json_uint(j, "protocol", c->protocol);
+            json_uint(j, "communication", c->communication);
+            json_string(j, "communication_message", c->communication_message);
+            json_string(j, "interface", c->interface);
+            json_string(j, "plate", c->plate);
+            json_string(j, "vin", c->vin);
+            if (c->has_mil_on)
+                json_bool(j, "mil_on", c->mil_on);
+            json_array_begin(j, "dtcs");
+            for (size_t i = 0; i < c->n_dtcs; i++)
+                json_string(j, NULL, c->dtcs[i]->code);
+            json_array_end(j);
+            json_array_begin(j, "readiness_incomplete");
+            for (size_t i = 0; i < c->n_readiness_incomplete; i++)
+                json_string(j, NULL, c->readiness_incomplete[i]);
+            json_array_end(j);
+            json_opt(j, "odometer_km", c->has_odometer_km, c->odometer_km);
+            json_string(j, "operator_note", c->operator_note);
+            json_object_end(j);
+        }
+        if (r->obd->vehicle)
+            json_vehicle(j, r->obd->vehicle);
+        if (r->obd->verdict)
+            json_verdict(j, r->obd->verdict);
     }
     json_object_end(j);
 }

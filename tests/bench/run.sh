@@ -6,7 +6,7 @@
 set -euo pipefail
 build=${1:?build dir}
 passes=${2:-100000}
-only=${RSGW_BENCH_ONLY:-store pipeline j1939 sync e2e}
+only=${RSGW_BENCH_ONLY:-store pipeline j1939 replay sync e2e}
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 tmp=$(mktemp -d /tmp/rsgw-bench-XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
@@ -28,6 +28,11 @@ fi
 if want sync; then
     echo "== sync: drain a backlog to the reference platform on loopback"
     "$(dirname "$0")/sync.sh" "$build" "${RSGW_BENCH_SYNC:-600000}"
+    echo
+fi
+if want replay; then
+    echo "== replay: rsgw replay vs python-can on one candump log (RSGW_BENCH_REPLAY_FRAMES)"
+    bash "$(dirname "$0")/bench_replay.sh" "$build" "${RSGW_BENCH_REPLAY_FRAMES:-1500000}"
     echo
 fi
 want e2e || exit 0

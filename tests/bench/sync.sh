@@ -23,7 +23,7 @@ drain() {
     "$build/tests/bench/bench_fill" "$tmp/$name" "$count" "$name" >/dev/null
     local total
     total=$("$build/gateway/rsgw" records --db "$tmp/$name/rsgw.db" --limit 1 --json | jq '.[0].seq')
-    printf '[gateway]\nid = %s\nstate_dir = %s\nlog_level = warning\n[upstream city]\nurl = http://127.0.0.1:%s\nallow_plain_http = yes\npull_interval_ms = 600000\n%b' \
+    printf '[gateway]\nid = %s\nstate_dir = %s\nlog_level = warning\n[upstream city]\nurl = http://127.0.0.1:%s\nallow_plain_http = yes\npull_findings = no\npull_policy = no\npull_registry = no\n%b' \
         "$name" "$tmp/$name" "$port" "$extra" >"$tmp/$name.ini"
     local start end gw hwm=0 h
     start=$(date +%s.%N)
@@ -32,6 +32,7 @@ drain() {
     pids+=("$gw")
     # Done when the platform holds the filled records (the start event comes after them).
     until [ "$(curl -sf "http://127.0.0.1:$port/admin/gateways/$name/seqs" | wc -l)" -ge "$total" ]; do
+        kill -0 "$gw" 2>/dev/null || { echo "gateway exited: $(tail -3 "$tmp/$name.log")" >&2; exit 1; }
         h=$(awk '/VmHWM/ {print $2}' "/proc/$gw/status" 2>/dev/null || echo 0)
         [ "${h:-0}" -gt "$hwm" ] && hwm=$h
         sleep 0.5

@@ -246,15 +246,22 @@ static int chain_hash(struct upload *u, const Rsgw__Platform__V1__UploadRecord *
     return 0;
 }
 
-/* An over-standard, judged pass with a plate is a finding for every checkpoint. */
+/* An over-standard, judged pass with a plate is a finding for every checkpoint; so is a
+ * failed roadside OBD inspection (exceeded "OBD"). */
 static int add_finding(struct upload *u, uint64_t seq, const Rsgw__V1__Record *rec)
 {
-    if (rec->body_case != RSGW__V1__RECORD__BODY_PASS || !rec->pass->verdict ||
-        !rec->pass->vehicle || !rec->pass->verdict->has_result ||
-        rec->pass->verdict->result != RSGW__V1__RESULT__RESULT_OVER_STANDARD ||
-        !rec->pass->vehicle->plate || !rec->pass->vehicle->plate[0])
+    const Rsgw__V1__Verdict *v = NULL;
+    const Rsgw__V1__Vehicle *veh = NULL;
+    if (rec->body_case == RSGW__V1__RECORD__BODY_PASS && rec->pass) {
+        v = rec->pass->verdict;
+        veh = rec->pass->vehicle;
+    } else if (rec->body_case == RSGW__V1__RECORD__BODY_OBD && rec->obd) {
+        v = rec->obd->verdict;
+        veh = rec->obd->vehicle;
+    }
+    if (!v || !veh || !v->has_result || v->result != RSGW__V1__RESULT__RESULT_OVER_STANDARD ||
+        !veh->plate || !veh->plate[0])
         return 0;
-    const Rsgw__V1__Verdict *v = rec->pass->verdict;
     struct pf_buf exceeded = {0};
     for (size_t i = 0; i < v->n_exceeded; i++)
         pf_buf_printf(&exceeded, "%s%s", i ? "\n" : "", v->exceeded[i] ? v->exceeded[i] : "");
@@ -263,10 +270,11 @@ static int add_finding(struct upload *u, uint64_t seq, const Rsgw__V1__Record *r
         return PF_ENOMEM;
     }
     int64_t time_ms = rec->has_time_ms ? rec->time_ms : 0;
-    if (!rec->has_time_ms && rec->pass->measurement && rec->pass->measurement->has_read_time_ms)
+    if (!rec->has_time_ms && rec->body_case == RSGW__V1__RECORD__BODY_PASS &&
+        rec->pass->measurement && rec->pass->measurement->has_read_time_ms)
         time_ms = rec->pass->measurement->read_time_ms;
     sqlite3_stmt *st = stmt(u, ST_FINDING, seq);
-    sqlite3_bind_text(st, 3, rec->pass->vehicle->plate, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, veh->plate, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, time_ms);
     sqlite3_bind_text(st, 5, rec->checkpoint ? rec->checkpoint : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, exceeded.p ? exceeded.p : "", -1, SQLITE_STATIC);
