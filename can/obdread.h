@@ -69,7 +69,7 @@ const char *obdread_value_state_name(enum obdread_value_state s);
 
 struct obdread_dtc {
     uint8_t ecu;   /* J1939 source address, or the ISO 15765 ECU (0-7 / source address) */
-    char code[16]; /* "P0401", or "SPN 3226 FMI 2" */
+    char code[24]; /* "P0401", or "SPN 524287 FMI 31" */
     uint32_t spn;  /* J1939 only (0 otherwise) */
     uint8_t fmi;
     uint8_t oc;  /* occurrence count, 127 = not available */

@@ -29,3 +29,8 @@ pass_of "$TMP/west.json" 豫A66666 | jq -e '.verdict.agencies | index("traffic_p
 pass_of "$TMP/west.json" 冀B67890 | jq -e '.verdict.agencies | index("environment")' >/dev/null || fail "heavy diesel not referred to the environment bureau"
 jq -s -e '[.[][] | select(.type=="pass")] | all(.verdict.rules | length > 0)' "$TMP/west.json" "$TMP/north.json" >/dev/null || fail "a verdict without rules"
 ok "restricted zone, platform registry and alert, exemption, agencies; every verdict explains itself"
+
+# The roadside OBD check on the turned-back truck, over the in-process CAN bus.
+jq -e '[.[] | select(.type=="obd")] | length == 1' "$TMP/north.json" >/dev/null || fail "no roadside OBD record at north"
+jq -e '[.[] | select(.type=="obd")][0] | .verdict.result == "OVER_STANDARD" and ([.verdict.rules[].rule_id] | index("OBD_MIL") and index("OBD_DTC"))' "$TMP/north.json" >/dev/null || fail "the OBD check did not fail on MIL and DTCs"
+ok "roadside OBD check: MIL on and fault codes read over CAN, judged and stored"
