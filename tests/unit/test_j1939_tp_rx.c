@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -689,6 +690,86 @@ static void test_send_failures_counted(void **state)
     assert_int_equal(stats(c).active, 0);
 }
 
+/* Hostile traffic around a legitimate ECU: random identifiers and data, TP.DT
+ * that belong to nothing, announcements and RTS that never finish, requests.
+ * The engine's DM1 BAM between them must still decode every time, and the
+ * session table must stay bounded. */
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+static void hostile_frame(struct ctx *c, uint32_t *seed, uint64_t t)
+{
+    struct can_frame_rec f;
+    uint8_t d[8];
+    for (int i = 0; i < 8; i++)
+        d[i] = (uint8_t)lcg(seed);
+    uint8_t sa = (uint8_t)(1 + lcg(seed) % 0xF7); /* never the engine (0x00) or us */
+    if (sa == TOOL)
+        sa = 0x42;
+    switch (lcg(seed) % 5) {
+    case 0: /* any identifier, any data */
+        f.id = (lcg(seed) & CAN_EFF_MASK) | CAN_FRAME_EFF;
+        f.len = (uint8_t)(lcg(seed) % 9);
+        memcpy(f.data, d, 8);
+        break;
+    case 1: /* a data packet of no session */
+        f = fx_dt(sa, J1939_ADDR_GLOBAL, 1 + lcg(seed) % 255, d, 8);
+        break;
+    case 2: /* a BAM that never finishes */
+        f = fx_bam(sa, 9 + lcg(seed) % 1777, PGN_X);
+        break;
+    case 3: { /* an RTS to us that never continues */
+        unsigned size = 9 + lcg(seed) % 100;
+        f = fx_rts(sa, TOOL, size, (size + 6) / 7, 255, PGN_X);
+        break;
+    }
+    default: { /* a request flood */
+        uint8_t req[3] = {0xCA, 0xFE, 0x00};
+        j1939_frame_make(&f, 6, J1939_PGN_REQUEST, TOOL, sa, req, 3, 0);
+        break;
+    }
+    }
+    f.t_us = t;
+    j1939_tp_rx_frame(c->rx, &f, t); /* accepted or not: it must not hurt */
+}
+
+static void test_hostile_traffic_legit_still_decoded(void **state)
+{
+    struct ctx *c = *state;
+    uint32_t seed = 12345;
+    uint64_t t = T0;
+    uint8_t msg[82]; /* a 20-DTC DM1 */
+    for (int round = 0; round < 200; round++) {
+        fx_pattern(msg, sizeof msg, (uint8_t)round);
+        c->fx->n_msg = 0;
+        c->fx->n_sent = 0;
+        c->fx->n_ev = 0;
+        feed(c, fx_bam(0x00, sizeof msg, PGN_X), t);
+        for (unsigned seq = 1; seq <= (sizeof msg + 6) / 7; seq++) {
+            for (int k = 0; k < 8; k++) /* eight hostile frames between two packets */
+                hostile_frame(c, &seed, t + (uint64_t)(k + 1) * 5 * MS);
+            feed(c, fx_dt(0x00, J1939_ADDR_GLOBAL, seq, msg, sizeof msg), t += 50 * MS);
+            j1939_tp_rx_tick(c->rx, t);
+            c->fx->n_sent = 0; /* our CTS/aborts to the attackers: not checked here */
+            c->fx->n_ev = 0;   /* nor the session events they cause */
+        }
+        bool found = false;
+        for (size_t i = 0; i < c->fx->n_msg && !found; i++) {
+            const struct j1939_msg *m = &c->fx->msg[i].m;
+            found = m->sa == 0x00 && m->pgn == PGN_X && m->len == sizeof msg &&
+                    memcmp(m->data, msg, sizeof msg) == 0;
+        }
+        if (!found)
+            fail_msg("round %d: the engine's DM1 was lost in hostile traffic", round);
+        assert_true(stats(c).active <= 32);
+        t += 100 * MS;
+    }
+    assert_true(stats(c).peak_active <= 32);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -714,6 +795,7 @@ int main(void)
         T(test_sizes),
         T(test_pdu1_pgn_normalised),
         T(test_table_exhaustion_and_recovery),
+        T(test_hostile_traffic_legit_still_decoded),
         T(test_new_announcement_from_same_source),
         T(test_not_addressed_to_us),
         T(test_address_change_drops_connections),
