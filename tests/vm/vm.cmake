@@ -26,7 +26,15 @@ target_link_libraries(vm_canbus_test PRIVATE rsgw_can_vm Threads::Threads)
 target_link_options(vm_canbus_test PRIVATE -static)
 rsgw_vm_unsanitize(vm_canbus_test)
 
+# Our stacks (j1939_tp_rx, isotp_client/link, obdread + ecusim) against the kernel's
+# can-j1939 and can-isotp on vcan0; runs in the same VM boot as vm_canbus_test.
+add_executable(vm_stack_test ${CMAKE_CURRENT_LIST_DIR}/vm_stack_test.c)
+target_link_libraries(vm_stack_test PRIVATE rsgw_can_vm Threads::Threads)
+target_link_options(vm_stack_test PRIVATE -static)
+rsgw_vm_unsanitize(vm_stack_test)
+
 add_test(NAME vm_socketcan
-         COMMAND ${CMAKE_CURRENT_LIST_DIR}/run-in-vm.sh $<TARGET_FILE:vm_canbus_test>)
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/run-in-vm.sh $<TARGET_FILE:vm_canbus_test>
+                 $<TARGET_FILE:vm_stack_test>)
 # First run downloads the kernel package (~70 MB); later runs reuse the cache.
 set_tests_properties(vm_socketcan PROPERTIES LABELS vm TIMEOUT 300 RESOURCE_LOCK rsgw_vm)
