@@ -159,6 +159,20 @@ static void fill_verdict(Rsgw__V1__Verdict *pd, const struct policy_verdict *vd,
     SET_OPT(*pd, history_stale, 1, vd->history_stale);
 }
 
+/* The envelope every record shares: numbering, origin, size check, packing. */
+static int pack_record(Rsgw__V1__Record *rec, uint64_t seq, int64_t time_ms, const char *gateway_id,
+                       const char *checkpoint, uint8_t *buf, size_t cap, size_t *len)
+{
+    SET_OPT(*rec, seq, 1, seq);
+    SET_OPT(*rec, time_ms, 1, time_ms);
+    rec->gateway_id = s(gateway_id);
+    rec->checkpoint = s(checkpoint);
+    if (rsgw__v1__record__get_packed_size(rec) > cap)
+        return -1;
+    *len = rsgw__v1__record__pack(rec, buf);
+    return 0;
+}
+
 int record_pack_pass(const struct record_pass *in, uint8_t *buf, size_t cap, size_t *len)
 {
     Rsgw__V1__Measurement pm = RSGW__V1__MEASUREMENT__INIT;
@@ -179,18 +193,9 @@ int record_pack_pass(const struct record_pass *in, uint8_t *buf, size_t cap, siz
     pass.verdict = &pd;
 
     Rsgw__V1__Record rec = RSGW__V1__RECORD__INIT;
-    SET_OPT(rec, seq, 1, in->seq);
-    SET_OPT(rec, time_ms, 1, in->time_ms);
-    rec.gateway_id = s(in->gateway_id);
-    rec.checkpoint = s(in->checkpoint);
     rec.body_case = RSGW__V1__RECORD__BODY_PASS;
     rec.pass = &pass;
-
-    size_t need = rsgw__v1__record__get_packed_size(&rec);
-    if (need > cap)
-        return -1;
-    *len = rsgw__v1__record__pack(&rec, buf);
-    return 0;
+    return pack_record(&rec, in->seq, in->time_ms, in->gateway_id, in->checkpoint, buf, cap, len);
 }
 
 _Static_assert((int)OBDREAD_PROTO_ISO15765_29BIT ==
@@ -296,19 +301,9 @@ int record_pack_obd(const struct record_obd *in, uint8_t *buf, size_t cap, size_
     insp.verdict = &pd;
 
     Rsgw__V1__Record rec = RSGW__V1__RECORD__INIT;
-    SET_OPT(rec, seq, 1, in->seq);
-    SET_OPT(rec, time_ms, 1, in->time_ms);
-    rec.gateway_id = s(in->gateway_id);
-    rec.checkpoint = s(in->checkpoint);
     rec.body_case = RSGW__V1__RECORD__BODY_OBD;
     rec.obd = &insp;
-
-    int rc = -1;
-    size_t need = rsgw__v1__record__get_packed_size(&rec);
-    if (need <= cap) {
-        *len = rsgw__v1__record__pack(&rec, buf);
-        rc = 0;
-    }
+    int rc = pack_record(&rec, in->seq, in->time_ms, in->gateway_id, in->checkpoint, buf, cap, len);
     free(ost);
     return rc;
 }
@@ -322,18 +317,9 @@ int record_pack_event(const struct record_event *in, uint8_t *buf, size_t cap, s
     SET_OPT(ev, valid_until_ms, 1, in->valid_until_ms);
 
     Rsgw__V1__Record rec = RSGW__V1__RECORD__INIT;
-    SET_OPT(rec, seq, 1, in->seq);
-    SET_OPT(rec, time_ms, 1, in->time_ms);
-    rec.gateway_id = s(in->gateway_id);
-    rec.checkpoint = s(in->checkpoint);
     rec.body_case = RSGW__V1__RECORD__BODY_EVENT;
     rec.event = &ev;
-
-    size_t need = rsgw__v1__record__get_packed_size(&rec);
-    if (need > cap)
-        return -1;
-    *len = rsgw__v1__record__pack(&rec, buf);
-    return 0;
+    return pack_record(&rec, in->seq, in->time_ms, in->gateway_id, in->checkpoint, buf, cap, len);
 }
 
 Rsgw__V1__Record *record_unpack(const uint8_t *buf, size_t len)
