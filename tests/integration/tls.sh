@@ -31,17 +31,19 @@ wait_for 10 grep -q '^listening on' "$TMP/platform.out" || fail "platform did no
 PLATFORM_PORT=$(sed -n 's/^listening on [^:]*:\([0-9]*\).*/\1/p' "$TMP/platform.out")
 
 free_port() {
+    # Below the kernel's ephemeral range (32768-60999), where other tests'
+    # outgoing connections take their local ports.
     local p
     while :; do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 20000))
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
     done
 }
-TLS_PORT=$(free_port)
 mkdir -p "$TMP/nginx"
 # As root nginx would drop its workers to "nobody", who cannot use our 0700 temp dir.
 user_line=""
 [ "$(id -u)" -eq 0 ] && user_line="user root;"
+write_nginx_conf() {
 cat >"$TMP/nginx/nginx.conf" <<NGX
 $user_line
 worker_processes 1;
@@ -76,14 +78,25 @@ http {
     }
 }
 NGX
+}
 # Not in PIDS: a SIGKILLed master would orphan its worker (and the worker would
 # keep ctest's output pipe open). TERM makes the master stop its workers.
-nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" >>"$TMP/nginx.log" 2>&1 &
-NGINX_PID=$!
 cleanup_extra() {
-    kill -TERM "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+    [ -n "${NGINX_PID:-}" ] && kill -TERM "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
 }
-wait_for 10 bash -c "(exec 3<>/dev/tcp/127.0.0.1/$TLS_PORT) 2>/dev/null" || fail "nginx did not start"
+# A port can still be taken between the check and nginx's bind: try a few.
+for attempt in 1 2 3 4 5; do
+    TLS_PORT=$(free_port)
+    write_nginx_conf
+    nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" >>"$TMP/nginx.log" 2>&1 &
+    NGINX_PID=$!
+    if wait_for 10 bash -c "(exec 3<>/dev/tcp/127.0.0.1/$TLS_PORT) 2>/dev/null"; then
+        break
+    fi
+    kill -TERM "$NGINX_PID" 2>/dev/null; wait "$NGINX_PID" 2>/dev/null || true
+    NGINX_PID=
+    [ "$attempt" -lt 5 ] || fail "nginx did not start: $(tail -2 "$TMP/nginx.log")"
+done
 
 # --- a gateway with a lane and the platform as its upstream.
 start_sim sim --listen 127.0.0.1:0 --random 200 --interval 5 --seed 11 --ack-log "$TMP/acks.txt"
